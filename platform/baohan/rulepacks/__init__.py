@@ -1,0 +1,1 @@
+"""Rule packs: the typed description of everything that differs between trading centres."""

@@ -1,0 +1,403 @@
+"""The rule pack: everything that differs between trading centres, as typed data.
+
+One schema for every pack. Unknown keys are errors (``extra="forbid"``). The engine asks
+the pack; it never branches on a region's name. Canonical names (field names, states,
+statuses) are the engine's vocabulary; labels are the region's words for them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FormName
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^[0-9][0-9-]{4,19}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --- vocabulary ------------------------------------------------------------------------
+
+
+class LoginMethod(StrEnum):
+    PLATFORM_HANDOFF = "platform_handoff"  # signed hand-off from the trading platform
+    CA_KEY = "ca_key"  # enterprise certificate on a USB key (CA锁)
+    SMS_CODE = "sms_code"  # phone + SMS code
+    PASSWORD = "password"  # phone + password
+
+
+class HumanCheck(StrEnum):
+    IMAGE_CAPTCHA = "image_captcha"
+    SLIDER = "slider"
+    NONE = "none"
+
+
+class EnterpriseSource(StrEnum):
+    APPLICATION_FORM = "application_form"  # the bidder types account details into each application
+    PLATFORM_SYNC = "platform_sync"  # synchronised from the trading platform on first login
+    SELF_VERIFICATION = "self_verification"  # the bidder submits documents, staff review them
+
+
+class DepositKind(StrEnum):
+    BID = "bid"
+    PERFORMANCE = "performance"
+    MIGRANT_WAGE = "migrant_wage"
+    QUALITY = "quality"
+
+
+class IssuerKind(StrEnum):
+    INSURER = "insurer"
+    GUARANTEE_COMPANY = "guarantee_company"
+    BANK = "bank"
+
+
+class IssuerChoiceMode(StrEnum):
+    SINGLE_PICK = "single_pick"  # the bidder picks one issuer
+    RANDOM_ALLOCATION = "random_allocation"  # the platform draws one at random, auditably
+    MULTI_SELECT = "multi_select"  # several are asked; the first to accept underwrites
+
+
+class PaymentMethod(StrEnum):
+    OFFLINE_TRANSFER = "offline_transfer"
+    VOUCHER = "voucher"
+    ONLINE = "online"
+
+
+class OnlineChannel(StrEnum):
+    CARD = "card"
+    ALIPAY = "alipay"
+    WECHAT_PAY = "wechat_pay"
+
+
+class PayerAccount(StrEnum):
+    BASIC_ACCOUNT = "basic_account"  # the enterprise's 基本户: number and name must match
+    ENTERPRISE_ACCOUNT = "enterprise_account"  # any account in the applicant's name
+    ANY = "any"  # personal or enterprise online banking
+
+
+class PolicyBeforeOpening(StrEnum):
+    ENCRYPTED = "encrypted"
+    NONE = "none"
+    PLAIN = "plain"
+
+
+class SectionStatus(StrEnum):
+    ACCEPTING = "accepting"
+    SUSPENDED = "suspended"  # 中止
+    PAUSED = "paused"  # 暂停
+    TERMINATED = "terminated"  # 终止
+    FAILED_TENDER = "failed_tender"  # 流标
+    OPENED = "opened"  # 已开标
+
+
+class RefundTrigger(StrEnum):
+    BIDDER_ABANDONS = "bidder_abandons"
+    SECTION_EVENT = "section_event"
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class InvoiceForm(StrEnum):
+    ELECTRONIC = "electronic"
+    PAPER = "paper"
+
+
+class InvoiceType(StrEnum):
+    VAT_GENERAL = "vat_general"
+    VAT_SPECIAL = "vat_special"
+
+
+class InvoiceCondition(StrEnum):
+    BID_OPENED = "bid_opened"
+    ORDER_COMPLETED = "order_completed"
+
+
+class Milestone(StrEnum):
+    """Points in an order's life that a progress step can be reached at."""
+
+    SUBMITTED = "submitted"
+    UNDERWRITING_APPROVED = "underwriting_approved"
+    PAYMENT_SUBMITTED = "payment_submitted"
+    PAYMENT_CONFIRMED = "payment_confirmed"
+    ISSUED = "issued"
+    COMPLETED = "completed"
+    REFUND_REQUESTED = "refund_requested"
+    REFUND_REVIEWED = "refund_reviewed"
+    REFUNDED = "refunded"
+
+
+class FileType(StrEnum):
+    JPG = "jpg"
+    JPEG = "jpeg"
+    PNG = "png"
+    PDF = "pdf"
+
+
+# --- parts -----------------------------------------------------------------------------
+
+
+class Centre(Strict):
+    code: Code = Field(description="Stable identifier; also the tenant's schema name.")
+    name: Label = Field(description="The trading centre's name, shown on its site.")
+    site_title: Label
+    theme: Code | None = Field(
+        default=None, description="Folder under themes/; defaults to the code, falls back to base."
+    )
+    hotlines: list[Phone] = Field(min_length=1)
+    wechat_account: Label | None = None
+    primary_colour: HexColour = "#1f5fbf"
+    accent_colour: HexColour = "#f28c28"
+    logo: str | None = Field(default=None, description="Path inside the theme's static folder.")
+    footer_text: Label | None = None
+    entry_hint: Label | None = Field(
+        default=None, description="How bidders reach the site, shown on the landing page."
+    )
+
+
+class Consent(Strict):
+    code: Code
+    label: Label
+    documents: list[Label] = Field(default_factory=list)
+
+
+class Login(Strict):
+    methods: list[LoginMethod] = Field(min_length=1)
+    self_registration: bool = False
+    password_reset: bool = False
+    human_check: HumanCheck = HumanCheck.IMAGE_CAPTCHA
+    registration_consents: list[Consent] = Field(default_factory=list)
+
+    @field_validator("methods")
+    @classmethod
+    def _unique(cls, value: list[LoginMethod]) -> list[LoginMethod]:
+        if len(set(value)) != len(value):
+            raise ValueError("a login method is listed twice")
+        return value
+
+
+class Upload(Strict):
+    max_mb: Annotated[Decimal, Field(gt=0, le=50)]
+    types: list[FileType] = Field(min_length=1)
+
+
+class Choice(Strict):
+    code: Code
+    label: Label
+
+
+class FormField(Strict):
+    name: str = Field(description="Canonical field name known to the engine.")
+    label: Label = Field(description="The region's alias for the field.")
+    required: bool = False
+    hint: Label | None = None
+    upload: Upload | None = None
+    choices: list[Choice] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in CANONICAL_FIELDS:
+            raise ValueError(f"unknown field name {value!r}; known names: {', '.join(sorted(CANONICAL_FIELDS))}")
+        return value
+
+
+class Forms(Strict):
+    application: list[FormField] = Field(min_length=1)
+    enterprise: list[FormField] = Field(default_factory=list)
+    voucher: list[FormField] = Field(default_factory=list)
+    refund_account: list[FormField] = Field(default_factory=list)
+    notices: list[Label] = Field(default_factory=list, description="温馨提醒 shown with the form.")
+
+
+class Enterprise(Strict):
+    source: EnterpriseSource
+    manual_review: bool = False
+    review_hint: Label | None = None
+
+
+class DepositOffer(Strict):
+    kind: DepositKind
+    label: Label
+
+
+class IssuerKindOffer(Strict):
+    kind: IssuerKind
+    label: Label = Field(description="What the product is called, e.g. 保证保险, 保险保函.")
+
+
+class Products(Strict):
+    deposit_kinds: list[DepositOffer] = Field(min_length=1)
+    issuer_kinds: list[IssuerKindOffer] = Field(min_length=1)
+
+
+class IssuerDocument(Strict):
+    code: Code
+    title: Label
+
+
+class Issuer(Strict):
+    code: Code
+    name: Label
+    short_name: Label
+    kind: IssuerKind
+    rate: Annotated[Decimal, Field(gt=0, lt=1, max_digits=8, decimal_places=6)]
+    minimum_premium: Money
+    deposit_kinds: list[DepositKind] = Field(min_length=1)
+    documents: list[IssuerDocument] = Field(default_factory=list)
+    sample: bool = Field(default=False, description="Placeholder data, not a real panel member.")
+
+
+class IssuerChoice(Strict):
+    mode: IssuerChoiceMode
+    platform_label: Label | None = Field(
+        default=None, description="What the bidder picks when the issuer is allocated at random."
+    )
+    max_selected: Annotated[int, Field(ge=1)] | None = None
+    consents: list[Consent] = Field(default_factory=list)
+
+
+class ProjectType(Strict):
+    code: Code
+    label: Label
+
+
+class Sections(Strict):
+    project_types: list[ProjectType] = Field(min_length=1)
+    locations: list[Label] = Field(default_factory=list)
+    bid_validity_days: list[Annotated[int, Field(ge=1, le=3650)]] = Field(default_factory=list)
+
+
+class PayerRule(Strict):
+    project_types: list[Code] = Field(min_length=1)
+    payer: PayerAccount
+
+
+class Payment(Strict):
+    methods: list[PaymentMethod] = Field(min_length=1)
+    online_channels: list[OnlineChannel] = Field(default_factory=list)
+    payer_default: PayerAccount
+    payer_rules: list[PayerRule] = Field(default_factory=list)
+    remark_required: bool = True
+    pay_before_deadline_hours: Annotated[int, Field(ge=0, le=720)] = 0
+    contact_if_not_issued_after_hours: Annotated[int, Field(ge=0, le=720)] | None = None
+    auto_refund_service_fee: Money = Decimal("0.00")
+    auto_refund_working_days: Annotated[int, Field(ge=0, le=60)] | None = None
+    warnings: list[Label] = Field(default_factory=list)
+
+
+class Policy(Strict):
+    before_opening: PolicyBeforeOpening
+
+
+class RefundWhen(Strict):
+    bid_opened: bool | None = None
+    trigger: RefundTrigger | None = None
+    section_status: list[SectionStatus] | None = Field(default=None, min_length=1)
+
+
+class RefundRule(Strict):
+    code: Code
+    text: Label = Field(description="The rule as the manual states it.")
+    when: RefundWhen
+    decision: Decision = Decision.ALLOW
+
+
+class Refund(Strict):
+    enabled: bool = True
+    default: Decision = Decision.DENY
+    default_text: Label | None = None
+    account_confirmation: bool = False
+    reviewer: Literal["issuer", "centre"] = "issuer"
+
+
+class InvoiceKind(Strict):
+    form: InvoiceForm
+    types: list[InvoiceType] = Field(min_length=1)
+    processing_working_days: Annotated[int, Field(ge=0, le=60)] | None = None
+
+
+class Invoice(Strict):
+    enabled: bool = True
+    opens_when: list[InvoiceCondition] = Field(min_length=1)
+    kinds: list[InvoiceKind] = Field(min_length=1)
+    saved_titles: bool = False
+    saved_addresses: bool = False
+
+
+class ProgressStep(Strict):
+    label: Label
+    reached_at: Milestone
+
+
+class Progress(Strict):
+    order: list[ProgressStep] = Field(min_length=1)
+    refund: list[ProgressStep] = Field(default_factory=list)
+
+
+class Abandon(Strict):
+    enabled: bool = False
+    operator_check: bool = True
+
+
+class AfterSalesCategory(Strict):
+    code: Code
+    label: Label
+
+
+class RulePack(Strict):
+    """A trading centre's rule pack (``regions/<code>.yaml``)."""
+
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,39}$")] = Field(
+        description="The author's version label, e.g. 2026.11-1."
+    )
+    centre: Centre
+    login: Login
+    enterprise: Enterprise
+    products: Products
+    issuers: list[Issuer] = Field(min_length=1)
+    issuer_choice: IssuerChoice
+    sections: Sections
+    forms: Forms
+    payment: Payment
+    policy: Policy
+    refund: Refund
+    refund_rules: list[RefundRule] = Field(default_factory=list)
+    invoice: Invoice
+    progress: Progress
+    abandon: Abandon = Abandon()
+    after_sales: list[AfterSalesCategory] = Field(default_factory=list)
+
+    @property
+    def theme(self) -> str:
+        return self.centre.theme or self.centre.code
+
+    def issuer(self, code: str) -> Issuer:
+        for issuer in self.issuers:
+            if issuer.code == code:
+                return issuer
+        raise KeyError(code)
+
+    def field_label(self, form: FormName, name: str) -> str:
+        for form_field in getattr(self.forms, form):
+            if form_field.name == name:
+                return str(form_field.label)
+        return CANONICAL_FIELDS[name].label
+
+
+def form_field_kind(name: str) -> FieldKind:
+    return CANONICAL_FIELDS[name].kind
+
+

@@ -1,0 +1,1 @@
+"""Tender projects and sections (标段), pushed by the trading centre. Lives in tenant schemas."""

@@ -1,0 +1,11 @@
+"""URLs served on the platform's own hosts (public schema)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from baohan.portal import views
+
+urlpatterns = [
+    path("", views.platform_home, name="platform-home"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Trading centres as tenants: models, onboarding, schema cloning, theme selection."""
