@@ -90,12 +90,17 @@ class EmbeddedRedis:
         return f"redis+socket://{self._client.socket_file}"
 
     def stop(self) -> None:
+        """Stop the server (redis-server saves its data on SIGTERM) and wait for it to exit."""
+        import psutil
+
         pid = self._client.pid
+        if not pid:
+            return
         try:
-            self._client.shutdown(save=True, now=True, force=True)
-        except Exception:  # noqa: BLE001 - already gone is fine; fall back to a signal
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+            process = psutil.Process(pid)
+            process.terminate()
+            process.wait(timeout=10)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            process.kill()

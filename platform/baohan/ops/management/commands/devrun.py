@@ -41,6 +41,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         env = dict(os.environ)
+        parent = os.getppid()
         try:
             if not settings.CELERY_BROKER_URL and not options["no_worker"]:
                 redis = EmbeddedRedis(data_dir() / "redis")
@@ -57,6 +58,9 @@ class Command(BaseCommand):
                 )
             self._announce(port)
             while not self._stopping:
+                if os.getppid() != parent:
+                    # Whoever started us (make) is gone: a SIGTERM to make is not passed on.
+                    self._stopping = True
                 for child in self._children:
                     if child.poll() is not None:
                         self.stderr.write(f"{child.args[2] if len(child.args) > 2 else child.args} exited")
