@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 PY := .venv/bin/python
 
-.PHONY: install run test lint bench format clean
+.PHONY: install run test lint bench format schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +32,9 @@ lint: install
 format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+schema: install
+	PYTHONPATH=platform $(PY) -m baohan.rulepacks.schema
 
 bench: install
 	$(PY) bench/onboard.py

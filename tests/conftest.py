@@ -1,0 +1,44 @@
+"""Test fixtures: the three centres are onboarded once per run, on real PostgreSQL schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+REGIONS = ("xinjiang", "xuancheng", "benxi")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    from tenants.services import tenant_onboard_file
+
+    with django_db_blocker.unblock():
+        for code in REGIONS:
+            tenant_onboard_file(path=Path(settings.REGIONS_DIR) / f"{code}.yaml", domains=[f"{code}.localhost"])
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test() -> Iterator[None]:
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def region_pack_data() -> Any:
+    """A region's pack as plain data, to be altered by a test."""
+
+    def load(code: str) -> dict[str, Any]:
+        return yaml.safe_load((Path(settings.REGIONS_DIR) / f"{code}.yaml").read_text(encoding="utf-8"))
+
+    return load
+
+
+def host_client(host: str) -> Client:
+    return Client(HTTP_HOST=host)
