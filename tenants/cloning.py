@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
+from tenants.db import connection as tenant_connection
 from tenants.models import SchemaSnapshot
 
 PLACEHOLDER = "__tenant_schema__"
@@ -37,7 +38,12 @@ def template_schema() -> str:
 
 
 def schema_name_check(name: str) -> None:
-    if not SCHEMA_NAME_RE.match(name) or name in RESERVED_SCHEMAS or name == template_schema() or name.startswith("pg_"):
+    if (
+        not SCHEMA_NAME_RE.match(name)
+        or name in RESERVED_SCHEMAS
+        or name == template_schema()
+        or name.startswith("pg_")
+    ):
         raise SchemaCloneError(f"{name!r} cannot be a tenant schema name")
 
 
@@ -59,11 +65,11 @@ def template_fingerprint() -> str | None:
 def template_migrate(*, verbosity: int = 0) -> None:
     """Create the template schema if needed and migrate it like any tenant schema."""
     template = template_schema()
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{template}"')
     call_command("migrate_schemas", tenant=True, schema_name=template, interactive=False, verbosity=verbosity)
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
 
 
 def snapshot_take() -> SchemaSnapshot:
@@ -99,7 +105,7 @@ def schema_create_by_clone(schema_name: str) -> None:
     if schema_exists(schema_name):
         raise SchemaCloneError(f"schema {schema_name!r} already exists")
     script = snapshot.sql.replace(PLACEHOLDER, schema_name)
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
         cursor.execute(script)
@@ -110,16 +116,16 @@ def schema_create_by_migrating(schema_name: str, *, verbosity: int = 0) -> None:
     schema_name_check(schema_name)
     if schema_exists(schema_name):
         raise SchemaCloneError(f"schema {schema_name!r} already exists")
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=verbosity)
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
 
 
 def schema_drop(schema_name: str) -> None:
     schema_name_check(schema_name)
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from tenants.db import connection
 from tenants.models import Domain, Tenant
 
 
 class TenantMiddleware(TenantMainMiddleware):
-    def get_tenant(self, domain_model: type[Domain], hostname: str) -> Tenant:  # type: ignore[override]
+    def get_tenant(self, domain_model: type[Domain], hostname: str) -> Tenant:
         domain = domain_model.objects.select_related("tenant").get(domain=hostname, tenant__is_active=True)
-        return domain.tenant
+        tenant: Tenant = domain.tenant
+        return tenant
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()

@@ -40,7 +40,7 @@ class Domain(DomainMixin):
     """A host name served as this tenant's site."""
 
     def __str__(self) -> str:
-        return self.domain
+        return str(self.domain)
 
 
 class RulePackVersion(models.Model):

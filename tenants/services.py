@@ -43,7 +43,9 @@ class OnboardResult:
         t, v = self.tenant, self.version
         pack = f"rule pack v{v.number} ({v.label})"
         if self.created:
-            return f"Created {t.code} ({t.name}), schema {t.schema_name}, {pack}, domains: {', '.join(self.domains_added)}"
+            return (
+                f"Created {t.code} ({t.name}), schema {t.schema_name}, {pack}, domains: {', '.join(self.domains_added)}"
+            )
         if not self.changed:
             return f"Unchanged: {t.code} already has this {pack}; nothing to do."
         parts = []
@@ -99,7 +101,9 @@ def tenant_onboard(*, source_text: str, source_name: str, domains: list[str]) ->
         if tenant is None:
             schema_create_by_clone(code)
             tenant = Tenant.objects.create(schema_name=code, code=code, name=pack.centre.name, theme=pack.theme)
-        version, new_version = _rulepack_publish(tenant=tenant, pack=pack, source_text=source_text, source_name=source_name)
+        version, new_version = _rulepack_publish(
+            tenant=tenant, pack=pack, source_text=source_text, source_name=source_name
+        )
         fields_changed = []
         for attr, value in (("name", pack.centre.name), ("theme", pack.theme)):
             if getattr(tenant, attr) != value:

@@ -50,11 +50,16 @@ def test_clone_equals_migrate() -> None:
         schema_create_by_clone("clone_probe")
         schema_create_by_migrating("migrate_probe")
         cloned, migrated = schema_shape("clone_probe"), schema_shape("migrate_probe")
-        assert cloned["columns"] and cloned["indexes"] and cloned["constraints"] and cloned["migrations"]
+        assert cloned["columns"]
+        assert cloned["indexes"]
+        assert cloned["constraints"]
+        assert cloned["migrations"]
         for key in migrated:
             assert cloned[key] == migrated[key], key
         with connection.cursor() as cursor:  # identity sequences continue after the seed rows
-            cursor.execute("INSERT INTO clone_probe.django_migrations (app, name, applied) VALUES ('x', 'y', now()) RETURNING id")
+            cursor.execute(
+                "INSERT INTO clone_probe.django_migrations (app, name, applied) VALUES ('x', 'y', now()) RETURNING id"
+            )
             new_id = cursor.fetchone()[0]
             cursor.execute("SELECT max(id) FROM clone_probe.django_migrations WHERE app <> 'x'")
             assert new_id == cursor.fetchone()[0] + 1
@@ -67,7 +72,9 @@ def test_a_snapshot_is_retaken_when_the_template_changes() -> None:
     first = snapshot_current()
     assert first.fingerprint == template_fingerprint()
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO tenant_template.django_migrations (app, name, applied) VALUES ('probe', '0001', now())")
+        cursor.execute(
+            "INSERT INTO tenant_template.django_migrations (app, name, applied) VALUES ('probe', '0001', now())"
+        )
     try:
         second = snapshot_current()
         assert second.fingerprint != first.fingerprint

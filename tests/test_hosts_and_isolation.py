@@ -81,8 +81,12 @@ def test_inactive_tenant_is_not_served() -> None:
 
 def make_section(code: str) -> Section:
     return Section.objects.create(
-        code=code, name=f"{code} 标段", project_type="construction", deposit_amount=Decimal("5000.00"),
-        deposit_deadline="2030-01-01T00:00:00Z", opening_time="2030-01-02T00:00:00Z",
+        code=code,
+        name=f"{code} 标段",
+        project_type="construction",
+        deposit_amount=Decimal("5000.00"),
+        deposit_deadline="2030-01-01T00:00:00Z",
+        opening_time="2030-01-02T00:00:00Z",
     )
 
 

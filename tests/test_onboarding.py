@@ -46,7 +46,8 @@ def test_rerunning_an_unchanged_pack_changes_nothing_and_says_so() -> None:
     before = counts()
     xinjiang = Tenant.objects.get(code="xinjiang")
     output = onboard(Path("regions/xinjiang.yaml"), "xinjiang.localhost")
-    assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{xinjiang.current_rule_pack.number} (2026.11-1); nothing to do."
+    number = xinjiang.current_rule_pack.number
+    assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{number} (2026.11-1); nothing to do."
     assert counts() == before
     xinjiang.refresh_from_db()
     assert xinjiang.updated_at == Tenant.objects.get(code="xinjiang").updated_at
@@ -62,8 +63,10 @@ def test_a_fourth_centre_needs_only_a_pack(tmp_path: Path, region_pack_data: Any
     assert tenant.domains.get(is_primary=True).domain == "hexi.localhost"
 
     site = host_client("hexi.localhost").get("/api/v1/site").json()
-    assert site["region"] == "hexi" and site["name"] == "河西市公共资源交易中心"
-    assert site["hotline"] == "0937-1234567" and site["rule_pack_version"] == 1
+    assert site["region"] == "hexi"
+    assert site["name"] == "河西市公共资源交易中心"
+    assert site["hotline"] == "0937-1234567"
+    assert site["rule_pack_version"] == 1
     page = host_client("ggzy.hexi.localhost").get("/").content.decode()
     assert '<h1 class="centre-name">河西市公共资源交易中心</h1>' in page
     assert "0937-1234567" in page
@@ -76,8 +79,12 @@ def test_a_changed_pack_is_a_new_version_and_leaves_data_alone(tmp_path: Path, r
     tenant = Tenant.objects.get(code="hexi")
     with tenant_context(tenant):
         Section.objects.create(
-            code="HX-1", name="一标段", project_type="construction", deposit_amount="100.00",
-            deposit_deadline="2030-01-01T00:00:00Z", opening_time="2030-01-02T00:00:00Z",
+            code="HX-1",
+            name="一标段",
+            project_type="construction",
+            deposit_amount="100.00",
+            deposit_deadline="2030-01-01T00:00:00Z",
+            opening_time="2030-01-02T00:00:00Z",
         )
     first = tenant.current_rule_pack
 
@@ -131,7 +138,8 @@ def test_domain_problems_are_refused(tmp_path: Path, region_pack_data: Any, doma
     with pytest.raises(CommandError):
         call_command("onboard_region", str(path), f"--domain={domain}", stderr=err)
     assert message in err.getvalue()
-    assert counts() == before and not schema_exists("hexi")
+    assert counts() == before
+    assert not schema_exists("hexi")
 
 
 def test_reserved_codes_cannot_become_schemas(tmp_path: Path, region_pack_data: Any) -> None:

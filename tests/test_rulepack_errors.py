@@ -49,7 +49,8 @@ def test_bad_enum_value_names_the_path_and_the_allowed_values() -> None:
     data["refund_rules"][2]["when"]["section_status"] = ["cancelled"]
     [problem] = problems_of(data)
     assert problem.startswith("regions/test.yaml: refund_rules[2].when.section_status[0]: Input should be ")
-    assert "'suspended'" in problem and "'failed_tender'" in problem
+    assert "'suspended'" in problem
+    assert "'failed_tender'" in problem
 
 
 def test_missing_required_key() -> None:
@@ -64,7 +65,10 @@ def test_wrong_type_and_range() -> None:
     data["forms"]["application"][0]["required"] = "perhaps"
     problems = problems_of(data)
     assert "regions/test.yaml: issuers[0].rate: Input should be less than 1" in problems
-    assert any(p.startswith("regions/test.yaml: forms.application[0].required: Input should be a valid boolean") for p in problems)
+    assert any(
+        p.startswith("regions/test.yaml: forms.application[0].required: Input should be a valid boolean")
+        for p in problems
+    )
     assert len(problems) == 2
 
 
@@ -86,7 +90,9 @@ def test_malformed_yaml_names_line_and_column() -> None:
 
 
 def test_a_pack_must_be_a_mapping() -> None:
-    assert problems_of(["not", "a", "mapping"]) == ["regions/test.yaml: a rule pack must be a mapping of keys to values"]
+    assert problems_of(["not", "a", "mapping"]) == [
+        "regions/test.yaml: a rule pack must be a mapping of keys to values"
+    ]
 
 
 def test_cross_reference_problems_are_all_reported_with_paths() -> None:
@@ -94,7 +100,8 @@ def test_cross_reference_problems_are_all_reported_with_paths() -> None:
     data["issuers"][0]["deposit_kinds"] = ["bid", "tunnel"]
     problems = problems_of(data)
     assert problems == [
-        "regions/test.yaml: issuers[0].deposit_kinds[1]: Input should be 'bid', 'performance', 'migrant_wage' or 'quality'"
+        "regions/test.yaml: issuers[0].deposit_kinds[1]: "
+        "Input should be 'bid', 'performance', 'migrant_wage' or 'quality'"
     ]
     data = pack_data("xinjiang")
     data["payment"]["payer_rules"][0]["project_types"] = ["shipbuilding"]
@@ -102,7 +109,10 @@ def test_cross_reference_problems_are_all_reported_with_paths() -> None:
     data["issuers"][0]["kind"] = "bank"
     problems = problems_of(data)
     assert "regions/test.yaml: payment.payer_rules[0].project_types[0]: unknown project type 'shipbuilding'" in problems
-    assert any(p.startswith("regions/test.yaml: forms.application[") and "does not belong on the application form" in p for p in problems)
+    assert any(
+        p.startswith("regions/test.yaml: forms.application[") and "does not belong on the application form" in p
+        for p in problems
+    )
     assert any("upload: a file field needs upload limits" in p for p in problems)
     assert "regions/test.yaml: issuers[0].kind: 'bank' is not offered in products.issuer_kinds" in problems
 
@@ -126,7 +136,8 @@ def test_upload_limits_are_validated() -> None:
     permit = next(f for f in data["forms"]["application"] if f["name"] == "account_permit")
     permit["upload"]["types"] = ["exe"]
     [problem] = problems_of(data)
-    assert "forms.application[" in problem and ".upload.types[0]: Input should be " in problem
+    assert "forms.application[" in problem
+    assert ".upload.types[0]: Input should be " in problem
 
 
 def test_problems_do_not_depend_on_input_order() -> None:
@@ -136,4 +147,6 @@ def test_problems_do_not_depend_on_input_order() -> None:
 
 
 def test_json_schema_export_is_current() -> None:
-    assert (REGIONS_DIR / "schema.json").read_text(encoding="utf-8") == schema_json(), "regions/schema.json is stale: run `make schema`"
+    assert (REGIONS_DIR / "schema.json").read_text(encoding="utf-8") == schema_json(), (
+        "regions/schema.json is stale: run `make schema`"
+    )

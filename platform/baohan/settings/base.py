@@ -161,9 +161,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", ROOT_DIR / ".data" / "media"))
 _S3_BUCKET = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
 STORAGES = {
     "default": {
-        "BACKEND": "storages.backends.s3.S3Storage"
-        if _S3_BUCKET
-        else "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "storages.backends.s3.S3Storage" if _S3_BUCKET else "django.core.files.storage.FileSystemStorage",
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -63,7 +63,7 @@ class Command(BaseCommand):
                     self._stopping = True
                 for child in self._children:
                     if child.poll() is not None:
-                        self.stderr.write(f"{child.args[2] if len(child.args) > 2 else child.args} exited")
+                        self.stderr.write(f"{child.args!r} exited with {child.returncode}")
                         self._stopping = True
                 time.sleep(0.3)
         finally:
