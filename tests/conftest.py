@@ -24,6 +24,18 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
             tenant_onboard_file(path=Path(settings.REGIONS_DIR) / f"{code}.yaml", domains=[f"{code}.localhost"])
 
 
+@pytest.fixture
+def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database access outside a test transaction, for work other processes must see.
+
+    Unlike ``transaction=True`` nothing is flushed afterwards (that would delete the
+    centres onboarded for the whole run): tests using this clean up what they create.
+    """
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_test() -> Iterator[None]:
     yield

@@ -16,7 +16,7 @@ from tenants.cloning import (
 )
 from tenants.models import SchemaSnapshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("committed_db")
 
 
 def schema_shape(schema: str) -> dict[str, list[tuple[object, ...]]]:
