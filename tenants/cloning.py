@@ -104,7 +104,8 @@ def schema_create_by_clone(schema_name: str) -> None:
     snapshot = snapshot_current()
     if schema_exists(schema_name):
         raise SchemaCloneError(f"schema {schema_name!r} already exists")
-    script = snapshot.sql.replace(PLACEHOLDER, schema_name)
+    # Quoted, so that SQL key words (order, user, group …) are valid schema names too.
+    script = snapshot.sql.replace(PLACEHOLDER, f'"{schema_name}"')
     tenant_connection.set_schema_to_public()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')

@@ -27,8 +27,8 @@ class TenantMiddleware(TenantMainMiddleware):
             request.tenant = connection.tenant  # type: ignore[attr-defined]
             self.setup_url_routing(request, force_public=True)
             return None
-        super().process_request(request)
-        return None
+        response: HttpResponse | None = super().process_request(request)
+        return response
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> None:
         # Never fall back to the public schema for a host we do not serve.

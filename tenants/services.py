@@ -143,6 +143,10 @@ def _rulepack_publish(
     current = tenant.current_rule_pack
     if current is not None and current.digest == digest:
         return current, False
+    if tenant.rule_packs.filter(label=pack.version).exclude(digest=digest).exists():
+        raise OnboardingError(
+            [f"{source_name}: version: {pack.version!r} is already published with other content; change the version"]
+        )
     last = tenant.rule_packs.aggregate(last=Max("number"))["last"] or 0
     version = RulePackVersion.objects.create(
         tenant=tenant,

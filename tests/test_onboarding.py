@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
 from baohan.sections.models import Section
@@ -45,12 +44,13 @@ def fourth_pack(region_pack_data: Any) -> dict[str, Any]:
 def test_rerunning_an_unchanged_pack_changes_nothing_and_says_so() -> None:
     before = counts()
     xinjiang = Tenant.objects.get(code="xinjiang")
+    updated_at = xinjiang.updated_at
     output = onboard(Path("regions/xinjiang.yaml"), "xinjiang.localhost")
     number = xinjiang.current_rule_pack.number
     assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{number} (2026.11-1); nothing to do."
     assert counts() == before
     xinjiang.refresh_from_db()
-    assert xinjiang.updated_at == Tenant.objects.get(code="xinjiang").updated_at
+    assert xinjiang.updated_at == updated_at
 
 
 def test_a_fourth_centre_needs_only_a_pack(tmp_path: Path, region_pack_data: Any) -> None:
@@ -118,7 +118,7 @@ def test_an_invalid_change_leaves_the_live_version_in_force(tmp_path: Path, regi
     data = region_pack_data("benxi")
     data["payment"]["methods"] = ["offline_transfer", "carrier_pigeon"]
     before = Tenant.objects.get(code="benxi").current_rule_pack_id
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match=r"1 problem\(s\); nothing was created or changed."):
         onboard(write_pack(tmp_path, data), "benxi.localhost")
     assert Tenant.objects.get(code="benxi").current_rule_pack_id == before
 
@@ -151,5 +151,20 @@ def test_reserved_codes_cannot_become_schemas(tmp_path: Path, region_pack_data: 
     assert "centre.code: 'public' is reserved" in err.getvalue()
 
 
-def test_onboarding_leaves_the_connection_on_public() -> None:
-    assert connection.schema_name == "public"
+def test_a_changed_pack_must_change_its_version(tmp_path: Path, region_pack_data: Any) -> None:
+    data = region_pack_data("benxi")
+    data["centre"]["hotlines"] = ["024-12345678"]
+    before = counts()
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("onboard_region", str(write_pack(tmp_path, data)), "--domain=benxi.localhost", stderr=err)
+    assert "version: '2026.11-1' is already published with other content; change the version" in err.getvalue()
+    assert counts() == before
+
+
+def test_sql_key_words_are_valid_centre_codes(tmp_path: Path, region_pack_data: Any) -> None:
+    data = fourth_pack(region_pack_data)
+    data["centre"]["code"] = "order"
+    onboard(write_pack(tmp_path, data), "order.localhost")
+    assert schema_exists("order")
+    assert host_client("order.localhost").get("/api/v1/site").json()["region"] == "order"

@@ -89,6 +89,15 @@ def test_malformed_yaml_names_line_and_column() -> None:
     assert problem.message.startswith("invalid YAML")
 
 
+def test_a_key_given_twice_is_an_error() -> None:
+    text = (REGIONS_DIR / "xinjiang.yaml").read_text(encoding="utf-8") + "\nrefund_rules: []\n"
+    with pytest.raises(RulePackError) as caught:
+        rulepack_load_text(text, file="regions/twice.yaml")
+    [problem] = caught.value.problems
+    assert problem.path.startswith("line ")
+    assert problem.message == "invalid YAML: key 'refund_rules' is given twice"
+
+
 def test_a_pack_must_be_a_mapping() -> None:
     assert problems_of(["not", "a", "mapping"]) == [
         "regions/test.yaml: a rule pack must be a mapping of keys to values"

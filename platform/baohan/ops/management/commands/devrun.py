@@ -51,7 +51,7 @@ class Command(BaseCommand):
             python = sys.executable
             manage = str(Path(settings.ROOT_DIR) / "manage.py")
             self._spawn([python, manage, "runserver", f"0.0.0.0:{port}"], env)
-            if env.get("CELERY_BROKER_URL") and not options["no_worker"]:
+            if (env.get("CELERY_BROKER_URL") or settings.CELERY_BROKER_URL) and not options["no_worker"]:
                 self._spawn(
                     [python, "-m", "celery", "-A", "baohan", "worker", "--pool=solo", "--loglevel=INFO"],
                     {**env, "PYTHONPATH": str(settings.PLATFORM_DIR)},
