@@ -174,7 +174,7 @@ class Consent(Strict):
 class Login(Strict):
     methods: list[LoginMethod] = Field(min_length=1)
     self_registration: bool = False
-    password_reset: bool = False
+    reset_by_sms: bool = Field(default=False, description="忘记密码: the bidder resets the password with an SMS code.")
     human_check: HumanCheck = HumanCheck.IMAGE_CAPTCHA
     registration_consents: list[Consent] = Field(default_factory=list)
 
