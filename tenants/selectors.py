@@ -38,7 +38,3 @@ def current_rule_pack() -> RulePack | None:
 
 def tenant_list_active() -> list[Tenant]:
     return list(Tenant.objects.filter(is_active=True).exclude(schema_name="public").prefetch_related("domains"))
-
-
-def tenant_rule_pack_history(*, tenant: Tenant) -> list[RulePackVersion]:
-    return list(tenant.rule_packs.order_by("number"))

@@ -10,7 +10,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from baohan.rulepacks.loader import PackProblem, RulePackError, rulepack_digest, rulepack_load_text
+from baohan.rulepacks.loader import (
+    PackProblem,
+    RulePackError,
+    rulepack_digest,
+    rulepack_load_text,
+    rulepack_read_text,
+)
 from baohan.rulepacks.models import RulePack
 from tenants.cloning import SchemaCloneError, schema_create_by_clone, schema_name_check, snapshot_current
 from tenants.models import Domain, RulePackVersion, Tenant
@@ -128,11 +134,7 @@ def tenant_onboard(*, source_text: str, source_name: str, domains: list[str]) ->
 
 
 def tenant_onboard_file(*, path: Path, domains: list[str]) -> OnboardResult:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulePackError([PackProblem(str(path), "", f"cannot read file: {exc}")]) from exc
-    return tenant_onboard(source_text=text, source_name=str(path), domains=domains)
+    return tenant_onboard(source_text=rulepack_read_text(path), source_name=str(path), domains=domains)
 
 
 def _rulepack_publish(

@@ -168,3 +168,13 @@ def test_sql_key_words_are_valid_centre_codes(tmp_path: Path, region_pack_data: 
     onboard(write_pack(tmp_path, data), "order.localhost")
     assert schema_exists("order")
     assert host_client("order.localhost").get("/api/v1/site").json()["region"] == "order"
+
+
+def test_an_unreadable_pack_file_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.yaml"
+    before = counts()
+    err = StringIO()
+    with pytest.raises(CommandError, match=r"1 problem\(s\); nothing was created or changed."):
+        call_command("onboard_region", str(missing), "--domain=absent.localhost", stderr=err)
+    assert err.getvalue().startswith(f"error: {missing}: cannot read file: ")
+    assert counts() == before

@@ -103,12 +103,17 @@ def rulepack_load_text(text: str, *, file: str) -> RulePack:
     return rulepack_validate(parse_yaml(text, file=file), file=file)
 
 
-def rulepack_load_file(path: Path) -> tuple[RulePack, str]:
-    """Load a pack from disk; returns the pack and its source text."""
+def rulepack_read_text(path: Path) -> str:
+    """A pack file's text; an unreadable file is a pack problem like any other."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RulePackError([PackProblem(str(path), "", f"cannot read file: {exc}")]) from exc
+
+
+def rulepack_load_file(path: Path) -> tuple[RulePack, str]:
+    """Load a pack from disk; returns the pack and its source text."""
+    text = rulepack_read_text(path)
     return rulepack_load_text(text, file=str(path)), text
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FormName
+from baohan.rulepacks.fields import CANONICAL_FIELDS
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -381,19 +381,3 @@ class RulePack(Strict):
     @property
     def theme(self) -> str:
         return self.centre.theme or self.centre.code
-
-    def issuer(self, code: str) -> Issuer:
-        for issuer in self.issuers:
-            if issuer.code == code:
-                return issuer
-        raise KeyError(code)
-
-    def field_label(self, form: FormName, name: str) -> str:
-        for form_field in getattr(self.forms, form):
-            if form_field.name == name:
-                return str(form_field.label)
-        return CANONICAL_FIELDS[name].label
-
-
-def form_field_kind(name: str) -> FieldKind:
-    return CANONICAL_FIELDS[name].kind
