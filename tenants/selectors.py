@@ -38,3 +38,24 @@ def current_rule_pack() -> RulePack | None:
 
 def tenant_list_active() -> list[Tenant]:
     return list(Tenant.objects.filter(is_active=True).exclude(schema_name="public").prefetch_related("domains"))
+
+
+@lru_cache(maxsize=512)
+def _version_id(tenant_id: int, number: int) -> int:
+    return int(RulePackVersion.objects.values_list("id", flat=True).get(tenant_id=tenant_id, number=number))
+
+
+def pack_in_force() -> tuple[RulePack, int]:
+    """The current tenant's pack and its version number; decisions record that number."""
+    tenant = current_tenant()
+    if tenant is None or tenant.current_rule_pack is None:
+        raise LookupError("no centre is selected")
+    return tenant_rule_pack(tenant=tenant), tenant.current_rule_pack.number
+
+
+def pack_of_version(number: int) -> RulePack:
+    """The current tenant's pack as published under ``number`` (immutable, so cached)."""
+    tenant = current_tenant()
+    if tenant is None:
+        raise LookupError("no centre is selected")
+    return _rule_pack_from_version(_version_id(tenant.pk, number))

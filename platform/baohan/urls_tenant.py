@@ -1,12 +1,11 @@
 """URLs served on a trading centre's host (tenant schema)."""
 
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from django.urls import include, path
 
 from baohan.portal import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
-    path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("baohan.guarantees.api.urls")),
 ]

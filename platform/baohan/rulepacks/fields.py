@@ -26,15 +26,25 @@ class FieldKind(StrEnum):
     FILE = "file"
 
 
+class FieldSource(StrEnum):
+    """Where a field's value comes from on the application form."""
+
+    BIDDER = "bidder"  # typed or chosen by the bidder
+    SECTION = "section"  # filled from the section; the bidder may not change it
+    QUOTE = "quote"  # computed by the engine's quote; shown, never taken from the bidder
+    CHECK = "check"  # an operator check (captcha, SMS code): verified, never stored
+
+
 @dataclass(frozen=True)
 class CanonicalField:
     kind: FieldKind
     label: str  # the engine's default Chinese label
     forms: frozenset[str]
+    source: FieldSource = FieldSource.BIDDER
 
 
-def _f(kind: FieldKind, label: str, *forms: str) -> CanonicalField:
-    return CanonicalField(kind=kind, label=label, forms=frozenset(forms))
+def _f(kind: FieldKind, label: str, *forms: str, source: FieldSource = FieldSource.BIDDER) -> CanonicalField:
+    return CanonicalField(kind=kind, label=label, forms=frozenset(forms), source=source)
 
 
 APP = "application"
@@ -44,7 +54,7 @@ REF = "refund_account"
 
 CANONICAL_FIELDS: dict[str, CanonicalField] = {
     # section (标段信息)
-    "deposit_amount": _f(FieldKind.MONEY, "保证金金额", APP),
+    "deposit_amount": _f(FieldKind.MONEY, "保证金金额", APP, source=FieldSource.SECTION),
     "project_type": _f(FieldKind.CHOICE, "项目类型", APP),
     "bid_validity_days": _f(FieldKind.DAYS, "投标有效期", APP),
     "project_code": _f(FieldKind.TEXT, "项目编号", APP),
@@ -57,12 +67,12 @@ CANONICAL_FIELDS: dict[str, CanonicalField] = {
     "account_number": _f(FieldKind.BANK_ACCOUNT, "账户号码", APP, REF),
     "account_permit": _f(FieldKind.FILE, "开户许可证", APP),
     # insurance (保险信息)
-    "insured_amount": _f(FieldKind.MONEY, "保险金额", APP),
+    "insured_amount": _f(FieldKind.MONEY, "保险金额", APP, source=FieldSource.QUOTE),
     "start_date": _f(FieldKind.DATE, "起保日期", APP),
     "coverage_days": _f(FieldKind.DAYS, "保障天数", APP),
-    "end_date": _f(FieldKind.DATE, "终保日期", APP),
-    "premium_rate": _f(FieldKind.RATE, "保险费率", APP),
-    "premium_amount": _f(FieldKind.MONEY, "保费金额", APP),
+    "end_date": _f(FieldKind.DATE, "终保日期", APP, source=FieldSource.QUOTE),
+    "premium_rate": _f(FieldKind.RATE, "保险费率", APP, source=FieldSource.QUOTE),
+    "premium_amount": _f(FieldKind.MONEY, "保费金额", APP, source=FieldSource.QUOTE),
     # applicant (投保人信息)
     "applicant_name": _f(FieldKind.TEXT, "名称", APP),
     "applicant_uscc": _f(FieldKind.USCC, "统一社会信用代码", APP),
@@ -78,8 +88,8 @@ CANONICAL_FIELDS: dict[str, CanonicalField] = {
     "operator_name": _f(FieldKind.TEXT, "经办人姓名", APP),
     "operator_phone": _f(FieldKind.PHONE, "手机号码", APP, REF),
     "operator_email": _f(FieldKind.EMAIL, "邮箱", APP),
-    "captcha": _f(FieldKind.CAPTCHA, "验证码", APP, REF),
-    "sms_code": _f(FieldKind.SMS_CODE, "短信验证码", APP, REF),
+    "captcha": _f(FieldKind.CAPTCHA, "验证码", APP, REF, source=FieldSource.CHECK),
+    "sms_code": _f(FieldKind.SMS_CODE, "短信验证码", APP, REF, source=FieldSource.CHECK),
     # enterprise verification (企业信息认证 / 企业信息完善)
     "enterprise_name": _f(FieldKind.TEXT, "企业名称", ENT),
     "enterprise_uscc": _f(FieldKind.USCC, "统一社会信用代码", ENT),
@@ -93,3 +103,6 @@ CANONICAL_FIELDS: dict[str, CanonicalField] = {
     # payment voucher (支付凭证)
     "payment_voucher": _f(FieldKind.FILE, "支付凭证", VOU),
 }
+
+# Choice fields whose choices come from elsewhere in the pack when the field lists none.
+PACK_CHOICES = frozenset({"project_type"})

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
-from baohan.rulepacks.models import IssuerChoiceMode, PaymentMethod, RulePack
+from baohan.rulepacks.fields import CANONICAL_FIELDS, PACK_CHOICES, FieldKind
+from baohan.rulepacks.models import IssuerChoiceMode, LoginMethod, PaymentMethod, RulePack
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,34 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
         problems.append(("issuer_choice.platform_label", "random allocation needs the label the bidder picks"))
     if choice.max_selected is not None and choice.mode != IssuerChoiceMode.MULTI_SELECT:
         problems.append(("issuer_choice.max_selected", "only meaningful with mode multi_select"))
+    if choice.max_selected is not None and choice.max_selected > len(pack.issuers):
+        problems.append(
+            ("issuer_choice.max_selected", f"{choice.max_selected} is more than the {len(pack.issuers)} issuers listed")
+        )
+    for code in _duplicates(consent.code for consent in choice.consents):
+        problems.append(("issuer_choice.consents", f"consent code {code!r} is used twice"))
+
+    if pack.login.reset_by_sms and LoginMethod.PASSWORD not in pack.login.methods:
+        problems.append(("login.reset_by_sms", "resetting a password needs the password login method"))
+
+    takes_transfers = {PaymentMethod.OFFLINE_TRANSFER, PaymentMethod.VOUCHER} & set(pack.payment.methods)
+    if takes_transfers:
+        for i, issuer in enumerate(pack.issuers):
+            if issuer.receiving_account is None:
+                problems.append(
+                    (f"issuers[{i}].receiving_account", "offline transfers need the issuer's receiving account")
+                )
+
+    auto = pack.underwriting.auto_approve
+    if auto is not None:
+        for j, code in enumerate(auto.project_types or []):
+            if code not in project_types:
+                problems.append((f"underwriting.auto_approve.project_types[{j}]", f"unknown project type {code!r}"))
+        for j, kind in enumerate(auto.deposit_kinds or []):
+            if kind not in deposit_kinds:
+                problems.append(
+                    (f"underwriting.auto_approve.deposit_kinds[{j}]", f"{kind.value!r} is not offered in products")
+                )
 
     for form_name in ("application", "enterprise", "voucher", "refund_account"):
         fields = getattr(pack.forms, form_name)
@@ -174,6 +202,8 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
                 problems.append((f"{path}.upload", f"field {form_field.name!r} is not a file field"))
             if form_field.choices is not None and canonical.kind != FieldKind.CHOICE:
                 problems.append((f"{path}.choices", f"field {form_field.name!r} is not a choice field"))
+            if canonical.kind == FieldKind.CHOICE and not form_field.choices and form_field.name not in PACK_CHOICES:
+                problems.append((f"{path}.choices", f"choice field {form_field.name!r} needs its choices"))
 
     if pack.enterprise.source.value == "self_verification" and not pack.forms.enterprise:
         problems.append(("forms.enterprise", "self verification needs the enterprise form's fields"))
@@ -206,8 +236,13 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
             problems.append(
                 (f"refund_rules[{i}].when.section_status", "a bidder's abandonment does not depend on a section status")
             )
+        if when.trigger and when.trigger.value == "section_event" and not when.section_status:
+            problems.append((f"refund_rules[{i}].when.section_status", "a section event rule must name the statuses"))
     if pack.refund_rules and not pack.refund.enabled:
         problems.append(("refund_rules", "rules are listed but refunds are disabled (refund.enabled)"))
+
+    for code in _duplicates(category.code for category in pack.after_sales):
+        problems.append(("after_sales", f"category code {code!r} is used twice"))
 
     for form_kind in _duplicates(kind.form.value for kind in pack.invoice.kinds):
         problems.append(("invoice.kinds", f"invoice form {form_kind!r} is listed twice"))

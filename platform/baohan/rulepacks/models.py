@@ -139,6 +139,28 @@ class Milestone(StrEnum):
     REFUNDED = "refunded"
 
 
+class OrderState(StrEnum):
+    """The canonical states of a guarantee order; packs label them in the region's words."""
+
+    DRAFT = "draft"  # 申请中: filled in, not yet submitted
+    UNDERWRITING = "underwriting"  # 等待审核 / 投保审核 / 待保险审核
+    AWAITING_PAYMENT = "awaiting_payment"  # 待支付 / 待支付订单
+    PAYMENT_REVIEW = "payment_review"  # 缴纳审批: a voucher or transfer waits for confirmation
+    PAYMENT_FAILED = "payment_failed"  # 支付失败: wrong account, amount or remark
+    AWAITING_ISSUE = "awaiting_issue"  # 待出函: paid, not yet issued
+    ISSUED = "issued"  # 投保成功 / 已完成 / 订单已完成
+    REJECTED = "rejected"  # 核保未通过
+    CANCELLED = "cancelled"  # 已取消
+    ABANDONED = "abandoned"  # 放弃
+    SURRENDERED = "surrendered"  # 已退保 / 退保成功
+
+
+class AfterSalesKind(StrEnum):
+    PAID_NOT_ISSUED = "paid_not_issued"  # 已支付，未出函
+    PAYMENT_REFUND = "payment_refund"  # 申请退费 (including a duplicate payment)
+    OTHER = "other"
+
+
 class FileType(StrEnum):
     JPG = "jpg"
     JPEG = "jpeg"
@@ -246,6 +268,15 @@ class IssuerDocument(Strict):
     title: Label
 
 
+class ReceivingAccount(Strict):
+    """Where bidders transfer the premium (收款账号)."""
+
+    account_name: Label = Field(description="银行开户名")
+    bank_name: Label = Field(description="开户银行")
+    branch: Label | None = Field(default=None, description="支行")
+    account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,32}$")] = Field(description="银行账号")
+
+
 class Issuer(Strict):
     code: Code
     name: Label
@@ -255,6 +286,9 @@ class Issuer(Strict):
     minimum_premium: Money
     deposit_kinds: list[DepositKind] = Field(min_length=1)
     documents: list[IssuerDocument] = Field(default_factory=list)
+    receiving_account: ReceivingAccount | None = Field(
+        default=None, description="Needed when the pack takes offline transfers or vouchers."
+    )
     sample: bool = Field(default=False, description="Placeholder data, not a real panel member.")
 
 
@@ -265,6 +299,18 @@ class IssuerChoice(Strict):
     )
     max_selected: Annotated[int, Field(ge=1)] | None = None
     consents: list[Consent] = Field(default_factory=list)
+
+
+class AutoApprove(Strict):
+    """Orders matching every stated condition are approved without the issuer (系统自动审核)."""
+
+    max_insured_amount: Money | None = None
+    project_types: list[Code] | None = Field(default=None, min_length=1)
+    deposit_kinds: list[DepositKind] | None = Field(default=None, min_length=1)
+
+
+class Underwriting(Strict):
+    auto_approve: AutoApprove | None = None
 
 
 class ProjectType(Strict):
@@ -343,6 +389,9 @@ class ProgressStep(Strict):
 class Progress(Strict):
     order: list[ProgressStep] = Field(min_length=1)
     refund: list[ProgressStep] = Field(default_factory=list)
+    status_labels: dict[OrderState, Label] = Field(
+        default_factory=dict, description="The region's words for order states; the engine's are used otherwise."
+    )
 
 
 class Abandon(Strict):
@@ -353,6 +402,7 @@ class Abandon(Strict):
 class AfterSalesCategory(Strict):
     code: Code
     label: Label
+    kind: AfterSalesKind = AfterSalesKind.OTHER
 
 
 class RulePack(Strict):
@@ -367,6 +417,7 @@ class RulePack(Strict):
     products: Products
     issuers: list[Issuer] = Field(min_length=1)
     issuer_choice: IssuerChoice
+    underwriting: Underwriting = Underwriting()
     sections: Sections
     forms: Forms
     payment: Payment

@@ -1,4 +1,4 @@
-"""Sections (标段). The full lifecycle (events, postponement) is added with the order engine."""
+"""Sections (标段), pushed by the trading centre, and the events that change them."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ class Section(models.Model):
     opening_time = models.DateTimeField("开标时间")
     bid_validity_days = models.PositiveIntegerField("投标有效期(天)", default=90)
     status = models.CharField("标段状态", max_length=20, choices=Status.choices, default=Status.ACCEPTING)
+    opened_at = models.DateTimeField("实际开标时间", null=True, blank=True)
+    postponed_from = models.DateTimeField("原开标时间", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,3 +44,30 @@ class Section(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class SectionEvent(models.Model):
+    """Something the trading centre reported about a section; one row per report."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "开标"
+        SUSPENDED = "suspended", "中止"
+        PAUSED = "paused", "暂停"
+        RESUMED = "resumed", "恢复"
+        TERMINATED = "terminated", "终止"
+        FAILED_TENDER = "failed_tender", "流标"
+        OPENING_POSTPONED = "opening_postponed", "延期开标"
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField("事件编号", max_length=64, unique=True, null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20)
+    new_opening_time = models.DateTimeField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+    rule_pack_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -47,6 +47,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "baohan.portal",
     "baohan.ops",
 ]
@@ -55,7 +56,9 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "rest_framework.authtoken",
     "baohan.sections",
+    "baohan.guarantees",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -186,12 +189,23 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "baohan.guarantees.api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baohan API",
     "DESCRIPTION": "Electronic bid guarantees for public-resource trading centres.",
     "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {},
 }
+# The operator re-verification used by abandon, refund account and submission (see guarantees/checks.py).
+BAOHAN_OPERATOR_CHECK = os.environ.get("BAOHAN_OPERATOR_CHECK", "baohan.guarantees.checks.phone_on_record")
 
 WSGI_APPLICATION = "baohan.wsgi.application"
 

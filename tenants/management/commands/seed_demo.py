@@ -1,19 +1,29 @@
-"""``seed_demo``: give every active centre a few demo sections (existing ones are kept)."""
+"""``seed_demo``: give every active centre demo sections, a demo bidder and demo API
+credentials (existing ones are kept). Development only."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from baohan.guarantees.services.demo import DEMO_PASSWORD, demo_accounts_seed
 from baohan.sections.services import section_seed_demo
 from tenants.selectors import tenant_list_active, tenant_rule_pack
 
 
 class Command(BaseCommand):
-    help = "Create demo sections for every active centre."
+    help = "Create demo sections, a demo bidder and demo API credentials for every active centre."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("demo data has published secrets: refusing with DEBUG off")
         for tenant in tenant_list_active():
             with tenant_context(tenant):
-                created = section_seed_demo(pack=tenant_rule_pack(tenant=tenant), prefix=tenant.code)
+                pack = tenant_rule_pack(tenant=tenant)
+                created = section_seed_demo(pack=pack, prefix=tenant.code)
+                accounts = demo_accounts_seed(pack=pack, centre=tenant.code)
             self.stdout.write(f"{tenant.code}: {created} demo section(s) created")
+            for item in accounts:
+                self.stdout.write(f"{tenant.code}: {item}")
+        self.stdout.write(f"demo bidder login: demo / {DEMO_PASSWORD}")

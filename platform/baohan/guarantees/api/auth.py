@@ -1,0 +1,124 @@
+"""Who is calling: a bidder (session or token), a trading centre or an issuer (a credential
+of this centre's schema: a credential made on one centre does not exist on another)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from baohan.guarantees.models import ApiCredential, Operator
+from baohan.guarantees.states import Actor, ActorKind
+
+SCHEME = "Bearer"
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def credential_create(
+    *, kind: str, issuer_code: str = "", label: str = "", key_id: str = "", secret: str = ""
+) -> tuple[ApiCredential, str]:
+    """A new credential; the returned token (``<key id>.<secret>``) is shown once and never stored.
+
+    ``key_id`` and ``secret`` are generated unless given (the demo data gives fixed ones)."""
+    key_id = key_id or secrets.token_hex(8)
+    secret = secret or secrets.token_urlsafe(32)
+    credential = ApiCredential.objects.create(
+        kind=kind, issuer_code=issuer_code, key_id=key_id, secret_hash=secret_hash(secret), label=label
+    )
+    return credential, f"{key_id}.{secret}"
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    """The authenticated centre or issuer, standing where DRF expects a user."""
+
+    credential: ApiCredential
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def actor(self) -> Actor:
+        c = self.credential
+        if c.kind == ApiCredential.Kind.ISSUER:
+            return Actor(ActorKind.ISSUER, c.issuer_code, c.label or c.issuer_code)
+        return Actor(ActorKind.CENTRE, c.key_id, c.label or "交易中心")
+
+
+class CredentialAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ApiPrincipal, ApiCredential] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header.startswith(f"{SCHEME} "):
+            return None
+        key_id, _, secret = header[len(SCHEME) + 1 :].strip().partition(".")
+        credential = ApiCredential.objects.filter(key_id=key_id, is_active=True).first() if key_id else None
+        if credential is None or not hmac.compare_digest(credential.secret_hash, secret_hash(secret)):
+            raise exceptions.AuthenticationFailed("凭证无效")
+        ApiCredential.objects.filter(pk=credential.pk).update(last_used_at=timezone.now())
+        return ApiPrincipal(credential), credential
+
+    def authenticate_header(self, request: Request) -> str:
+        return SCHEME
+
+
+class CredentialScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "baohan.guarantees.api.auth.CredentialAuthentication"
+    name = "credential"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "交易中心或出函机构凭证：<key id>.<secret>"}
+
+
+def operator_of(request: Request) -> Operator:
+    user = request.user
+    operator = getattr(user, "operator", None) if getattr(user, "is_authenticated", False) else None
+    if not isinstance(operator, Operator):
+        raise exceptions.PermissionDenied("仅投标人账户可以访问")
+    return operator
+
+
+def bidder_actor(request: Request) -> Actor:
+    operator = operator_of(request)
+    return Actor(ActorKind.BIDDER, str(operator.user_id), operator.name)
+
+
+class IsBidder(permissions.BasePermission):
+    message = "仅投标人账户可以访问"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(getattr(user, "is_authenticated", False) and isinstance(getattr(user, "operator", None), Operator))
+
+
+class _IsCredential(permissions.BasePermission):
+    kind = ""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return isinstance(user, ApiPrincipal) and user.credential.kind == self.kind
+
+
+class IsCentre(_IsCredential):
+    kind = ApiCredential.Kind.CENTRE
+    message = "仅交易中心凭证可以访问"
+
+
+class IsIssuer(_IsCredential):
+    kind = ApiCredential.Kind.ISSUER
+    message = "仅出函机构凭证可以访问"
+
+
+def principal_of(request: Request) -> ApiPrincipal:
+    user = request.user
+    assert isinstance(user, ApiPrincipal)
+    return user

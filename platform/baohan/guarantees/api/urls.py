@@ -1,0 +1,53 @@
+"""``/api/v1/``: bidder, trading centre (``centre/``) and issuer (``issuer/``) endpoints."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from baohan.guarantees.api import bidder, centre, issuer
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("auth/token", ObtainAuthToken.as_view(), name="api-token"),
+    # bidder
+    path("catalogue", bidder.Catalogue.as_view()),
+    path("sections/", bidder.SectionList.as_view()),
+    path("sections/<str:code>", bidder.SectionDetail.as_view()),
+    path("quote", bidder.QuoteView.as_view()),
+    path("uploads", bidder.UploadView.as_view()),
+    path("orders/", bidder.OrderList.as_view()),
+    path("orders/<str:number>", bidder.OrderDetail.as_view()),
+    path("orders/<str:number>/submit", bidder.OrderSubmit.as_view()),
+    path("orders/<str:number>/abandon", bidder.OrderAbandon.as_view()),
+    path("orders/<str:number>/cancel", bidder.OrderCancel.as_view()),
+    path("orders/<str:number>/refund-eligibility", bidder.RefundEligibilityView.as_view()),
+    path("orders/<str:number>/refund", bidder.RefundRequestView.as_view()),
+    path("orders/<str:number>/invoice-eligibility", bidder.InvoiceEligibilityView.as_view()),
+    path("orders/<str:number>/invoice", bidder.InvoiceRequestView.as_view()),
+    path("orders/<str:number>/after-sales", bidder.OrderAfterSales.as_view()),
+    path("refunds/", bidder.RefundList.as_view()),
+    path("refunds/<str:number>/account", bidder.RefundAccountView.as_view()),
+    path("invoice-titles/", bidder.InvoiceTitles.as_view()),
+    path("invoice-addresses/", bidder.InvoiceAddresses.as_view()),
+    path("after-sales/", bidder.AfterSalesList.as_view()),
+    # trading centre
+    path("centre/sections/<str:code>", centre.CentreSection.as_view()),
+    path("centre/sections/<str:code>/events", centre.CentreSectionEvents.as_view()),
+    path("centre/sections/<str:code>/guarantees", centre.CentreSectionGuarantees.as_view()),
+    path("centre/guarantees/<str:number>", centre.CentreVerify.as_view()),
+    # issuer
+    path("issuer/orders/", issuer.IssuerOrders.as_view()),
+    path("issuer/orders/<str:number>", issuer.IssuerOrder.as_view()),
+    path("issuer/orders/<str:number>/decision", issuer.IssuerDecision.as_view()),
+    path("issuer/orders/<str:number>/payment", issuer.IssuerPayment.as_view()),
+    path("issuer/orders/<str:number>/issue", issuer.IssuerIssue.as_view()),
+    path("issuer/refunds/", issuer.IssuerRefunds.as_view()),
+    path("issuer/refunds/<str:number>/decision", issuer.IssuerRefundDecision.as_view()),
+    path("issuer/refunds/<str:number>/payout", issuer.IssuerRefundPayout.as_view()),
+    path("issuer/invoices/", issuer.IssuerInvoices.as_view()),
+    path("issuer/invoices/<int:invoice_id>", issuer.IssuerInvoiceAdvance.as_view()),
+    path("issuer/after-sales/", issuer.IssuerAfterSales.as_view()),
+    path("issuer/after-sales/<int:request_id>", issuer.IssuerAfterSalesAdvance.as_view()),
+]

@@ -1,0 +1,112 @@
+"""Reads: orders each caller may see, the timeline and progress built from events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
+from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
+from baohan.rulepacks.models import Milestone, OrderState, RulePack
+from baohan.sections.models import Section
+
+ORDER_RELATED = ("section", "enterprise")
+
+
+def order_list_for_enterprise(*, enterprise: Enterprise, search: str = "", state: str = "") -> QuerySet[Order]:
+    qs = (
+        Order.objects.filter(enterprise=enterprise)
+        .exclude(state__in=[s.value for s in HIDDEN_FROM_BIDDER])
+        .select_related(*ORDER_RELATED)
+    )
+    if search:
+        qs = qs.filter(
+            Q(number__icontains=search)
+            | Q(section__code__icontains=search)
+            | Q(section__name__icontains=search)
+            | Q(guarantee_number__icontains=search)
+        )
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def order_get_for_enterprise(*, enterprise: Enterprise, number: str) -> Order | None:
+    """Abandoned orders stay reachable by number for the record, though not listed."""
+    return Order.objects.select_related(*ORDER_RELATED).filter(enterprise=enterprise, number=number).first()
+
+
+def order_list_for_issuer(*, issuer_code: str, state: str = "", pending_only: bool = False) -> QuerySet[Order]:
+    """Orders this issuer underwrites, or was asked to and has not yet been released from."""
+    asked = IssuerOffer.objects.filter(issuer_code=issuer_code).exclude(status=IssuerOffer.Status.RELEASED)
+    if pending_only:
+        asked = asked.filter(status=IssuerOffer.Status.PENDING)
+        qs = Order.objects.filter(pk__in=asked.values("order_id"), state=OrderState.UNDERWRITING)
+    else:
+        qs = Order.objects.filter(Q(issuer_code=issuer_code) | Q(pk__in=asked.values("order_id"), issuer_code=""))
+    if state:
+        qs = qs.filter(state=state)
+    return qs.select_related(*ORDER_RELATED).prefetch_related(
+        Prefetch("offers", queryset=IssuerOffer.objects.order_by("id"))
+    )
+
+
+def order_get_for_issuer(*, issuer_code: str, number: str) -> Order | None:
+    return order_list_for_issuer(issuer_code=issuer_code).filter(number=number).first()
+
+
+def order_list_for_section(*, section: Section) -> QuerySet[Order]:
+    """What the centre checks at bid opening: the section's issued guarantees and their status."""
+    return (
+        Order.objects.filter(section=section, guarantee_number__isnull=False)
+        .select_related(*ORDER_RELATED)
+        .order_by("issued_at", "id")
+    )
+
+
+def state_label(*, pack: RulePack, state: str) -> str:
+    key = OrderState(state)
+    return pack.progress.status_labels.get(key, STATE_LABELS[key])
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    milestone: str
+    reached_at: datetime | None
+
+
+_MILESTONE_OF = {
+    name: t.milestone for name, t in {**TRANSITIONS, **REFUND_TRANSITIONS}.items() if t.milestone is not None
+}
+
+
+def order_progress(*, pack: RulePack, events: list[OrderEvent], refund: Refund | None) -> dict[str, list[Step]]:
+    """The progress bars the manuals show, each step dated by the first event reaching it."""
+    reached: dict[Milestone, datetime] = {}
+    refund_reached: dict[Milestone, datetime] = {}
+    for event in events:
+        milestone = _MILESTONE_OF.get(event.transition)
+        if milestone is None:
+            continue
+        if event.subject == OrderEvent.Subject.REFUND:
+            if refund is not None and event.subject_id == refund.pk:
+                refund_reached.setdefault(milestone, event.created_at)
+        else:
+            reached.setdefault(milestone, event.created_at)
+    if Milestone.ISSUED in reached:
+        reached.setdefault(Milestone.COMPLETED, reached[Milestone.ISSUED])
+    order_steps = [Step(s.label, s.reached_at.value, reached.get(s.reached_at)) for s in pack.progress.order]
+    refund_steps = (
+        [Step(s.label, s.reached_at.value, refund_reached.get(s.reached_at)) for s in pack.progress.refund]
+        if refund is not None
+        else []
+    )
+    return {"order": order_steps, "refund": refund_steps}
+
+
+def event_actor_public(event: OrderEvent) -> dict[str, Any]:
+    return {"kind": event.actor_kind, "label": event.actor_label}

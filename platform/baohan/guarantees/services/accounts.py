@@ -1,0 +1,60 @@
+"""Bidder accounts: a login, its operator and the enterprise it acts for.
+
+The centre-specific login methods (SMS, CA key, hand-off) build on this in the identity layer.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+
+from baohan.guarantees.errors import Conflict, InvalidInput
+from baohan.guarantees.forms import bank_account_clean, phone_clean, uscc_clean
+from baohan.guarantees.models import Enterprise, Operator
+
+
+def bidder_register(
+    *,
+    username: str,
+    password: str,
+    enterprise_name: str,
+    uscc: str,
+    operator_name: str,
+    phone: str,
+    email: str = "",
+    basic_account_name: str = "",
+    basic_bank_name: str = "",
+    basic_account_number: str = "",
+) -> Operator:
+    try:
+        uscc = uscc_clean(uscc)
+    except ValueError as exc:
+        raise InvalidInput("invalid", str(exc), field="uscc", label="统一社会信用代码") from exc
+    try:
+        phone = phone_clean(phone)
+    except ValueError as exc:
+        raise InvalidInput("invalid", str(exc), field="phone", label="手机号码") from exc
+    if basic_account_number:
+        try:
+            basic_account_number = bank_account_clean(basic_account_number)
+        except ValueError as exc:
+            raise InvalidInput("invalid", str(exc), field="basic_account_number", label="基本户账号") from exc
+    if not enterprise_name.strip():
+        raise InvalidInput("required", "请填写企业名称", field="enterprise_name", label="企业名称")
+    user_model = get_user_model()
+    with transaction.atomic():
+        if user_model.objects.filter(username=username).exists():
+            raise Conflict("username_taken", "用户名已被使用", field="username")
+        enterprise, _ = Enterprise.objects.get_or_create(
+            uscc=uscc,
+            defaults={
+                "name": enterprise_name.strip(),
+                "basic_account_name": basic_account_name or enterprise_name.strip(),
+                "basic_bank_name": basic_bank_name,
+                "basic_account_number": basic_account_number,
+            },
+        )
+        user = user_model.objects.create_user(username=username, password=password)
+        assert isinstance(user, AbstractUser)
+        return Operator.objects.create(user=user, enterprise=enterprise, name=operator_name, phone=phone, email=email)

@@ -1,0 +1,176 @@
+"""Invoices: eligibility from the pack, the fields each kind needs, saved titles and addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from baohan.guarantees.forms import bank_account_clean, phone_clean, uscc_clean
+from baohan.guarantees.models import Enterprise, Invoice, InvoiceAddress, InvoiceTitle, Order, OrderEvent
+from baohan.guarantees.services.orders import order_event_record, order_lock, transition_check
+from baohan.guarantees.services.refunds import section_bid_opened
+from baohan.guarantees.states import INVOICE_TRANSITIONS, NEW, Actor, ActorKind
+from baohan.rulepacks.models import InvoiceCondition, InvoiceForm, InvoiceType, OrderState
+from tenants.selectors import pack_in_force
+
+CONDITION_TEXT = {InvoiceCondition.BID_OPENED: "标段开标后", InvoiceCondition.ORDER_COMPLETED: "订单完成后"}
+
+TITLE_FIELDS = {
+    "title": "发票抬头",
+    "taxpayer_id": "纳税人识别号",
+    "registered_address": "注册地址",
+    "registered_phone": "注册电话",
+    "bank_name": "开户银行",
+    "bank_account": "银行账号",
+}
+ADDRESS_FIELDS = {"recipient": "收件人", "recipient_phone": "联系电话", "recipient_address": "收件地址"}
+SPECIAL_ONLY = ("registered_address", "registered_phone", "bank_name", "bank_account")
+
+
+@dataclass(frozen=True)
+class InvoiceEligibility:
+    allowed: bool
+    reason: str
+    version: int
+
+
+def invoice_eligibility(*, order: Order) -> InvoiceEligibility:
+    pack, version = pack_in_force()
+    if not pack.invoice.enabled:
+        return InvoiceEligibility(False, "本中心不支持在线申请发票", version)
+    for condition in pack.invoice.opens_when:
+        if condition == InvoiceCondition.BID_OPENED and not section_bid_opened(order.section):
+            return InvoiceEligibility(False, f"{CONDITION_TEXT[condition]}方可申请发票", version)
+        if condition == InvoiceCondition.ORDER_COMPLETED and order.state != OrderState.ISSUED:
+            return InvoiceEligibility(False, f"{CONDITION_TEXT[condition]}方可申请发票", version)
+    if order.state not in (OrderState.ISSUED, OrderState.SURRENDERED):
+        return InvoiceEligibility(False, "订单出函后方可申请发票", version)
+    return InvoiceEligibility(True, "可以申请发票", version)
+
+
+def _text(values: Mapping[str, Any], name: str, label: str, *, required: bool) -> str:
+    raw = values.get(name)
+    text = raw.strip() if isinstance(raw, str) else ""
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidInput("invalid", f"{label}应为文本", field=name, label=label)
+    if required and not text:
+        raise InvalidInput("required", f"请填写{label}", field=name, label=label)
+    if len(text) > 300:
+        raise InvalidInput("invalid", f"{label}不能超过300个字符", field=name, label=label)
+    return text
+
+
+def invoice_title_clean(values: Mapping[str, Any], *, special: bool) -> dict[str, str]:
+    out = {name: _text(values, name, label, required=name in ("title", "taxpayer_id") or (special and name in SPECIAL_ONLY)) for name, label in TITLE_FIELDS.items()}
+    try:
+        out["taxpayer_id"] = uscc_clean(out["taxpayer_id"])
+    except ValueError as exc:
+        raise InvalidInput("invalid", f"纳税人识别号：{exc}", field="taxpayer_id", label="纳税人识别号") from exc
+    if out["bank_account"]:
+        try:
+            out["bank_account"] = bank_account_clean(out["bank_account"])
+        except ValueError as exc:
+            raise InvalidInput("invalid", f"银行账号：{exc}", field="bank_account", label="银行账号") from exc
+    return out
+
+
+def invoice_address_clean(values: Mapping[str, Any]) -> dict[str, str]:
+    out = {name: _text(values, name, label, required=True) for name, label in ADDRESS_FIELDS.items()}
+    try:
+        out["recipient_phone"] = phone_clean(out["recipient_phone"])
+    except ValueError as exc:
+        raise InvalidInput("invalid", f"联系电话：{exc}", field="recipient_phone", label="联系电话") from exc
+    return out
+
+
+def invoice_title_save(*, enterprise: Enterprise, values: Mapping[str, Any]) -> InvoiceTitle:
+    pack, _ = pack_in_force()
+    if not pack.invoice.saved_titles:
+        raise NotAllowed("not_offered", "本中心不支持保存发票抬头")
+    return InvoiceTitle.objects.create(enterprise=enterprise, **invoice_title_clean(values, special=False))
+
+
+def invoice_address_save(*, enterprise: Enterprise, values: Mapping[str, Any]) -> InvoiceAddress:
+    pack, _ = pack_in_force()
+    if not pack.invoice.saved_addresses:
+        raise NotAllowed("not_offered", "本中心不支持保存收件地址")
+    clean = invoice_address_clean(values)
+    return InvoiceAddress.objects.create(
+        enterprise=enterprise, recipient=clean["recipient"], phone=clean["recipient_phone"], address=clean["recipient_address"]
+    )
+
+
+def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -> Invoice:
+    pack, version = pack_in_force()
+    form, kind = values.get("form"), values.get("type")
+    offered = {k.form.value: {t.value for t in k.types} for k in pack.invoice.kinds}
+    if form not in offered:
+        raise InvalidInput("invalid", f"发票形式可选：{'、'.join(offered)}", field="form", label="发票形式")
+    if kind not in offered[str(form)]:
+        raise InvalidInput("invalid", f"{form} 发票只支持：{'、'.join(sorted(offered[str(form)]))}", field="type", label="发票类型")
+    special = kind == InvoiceType.VAT_SPECIAL.value
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        eligibility = invoice_eligibility(order=order)
+        if not eligibility.allowed:
+            raise Conflict("invoice_not_available", eligibility.reason)
+        title_values: Mapping[str, Any] = values
+        if values.get("title_id") is not None:
+            saved = InvoiceTitle.objects.filter(pk=values.get("title_id"), enterprise=order.enterprise).values().first()
+            if saved is None:
+                raise InvalidInput("unknown_title", "发票抬头不存在", field="title_id")
+            title_values = saved
+        address_values: Mapping[str, Any] = values
+        if values.get("address_id") is not None:
+            address = InvoiceAddress.objects.filter(pk=values.get("address_id"), enterprise=order.enterprise).first()
+            if address is None:
+                raise InvalidInput("unknown_address", "收件地址不存在", field="address_id")
+            address_values = {"recipient": address.recipient, "recipient_phone": address.phone, "recipient_address": address.address}
+        title = invoice_title_clean(title_values, special=special)
+        shipping = invoice_address_clean(address_values) if form == InvoiceForm.PAPER.value else {}
+        email = _text(values, "email", "接收邮箱", required=False)
+        transition_check(machine=INVOICE_TRANSITIONS, name="invoice_request", state=NEW, actor=actor)
+        try:
+            with transaction.atomic():
+                invoice = Invoice.objects.create(
+                    order=order, form=str(form), type=str(kind), amount=order.premium, email=email,
+                    rule_pack_version=version, **title, **shipping,
+                )
+        except IntegrityError as exc:
+            raise Conflict("invoice_exists", "该订单已申请发票") from exc
+        order_event_record(
+            order=order, subject=OrderEvent.Subject.INVOICE, subject_id=invoice.pk, transition="invoice_request",
+            actor=actor, from_state="", to_state=invoice.state, version=version, data={"form": form, "type": kind},
+        )
+    return invoice
+
+
+def invoice_advance(
+    *, invoice_id: int, actor: Actor, name: str, invoice_number: str = "", carrier: str = "", tracking_number: str = ""
+) -> Invoice:
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("order").filter(pk=invoice_id).first()
+        if invoice is None or (actor.kind == ActorKind.ISSUER and invoice.order.issuer_code != actor.id):
+            raise NotFound("invoice_not_found", "发票申请不存在")
+        transition = transition_check(machine=INVOICE_TRANSITIONS, name=name, state=invoice.state, actor=actor)
+        if name == "invoice_issue":
+            if not invoice_number.strip():
+                raise InvalidInput("required", "请填写发票号码", field="invoice_number")
+            if invoice.form == InvoiceForm.PAPER.value and not tracking_number.strip():
+                raise InvalidInput("required", "纸质发票请填写快递单号", field="tracking_number")
+            invoice.invoice_number, invoice.carrier, invoice.tracking_number = invoice_number.strip(), carrier.strip(), tracking_number.strip()
+            invoice.issued_at = timezone.now()
+        from_state = invoice.state
+        invoice.state = transition.target
+        invoice.save()
+        _, version = pack_in_force()
+        order_event_record(
+            order=invoice.order, subject=OrderEvent.Subject.INVOICE, subject_id=invoice.pk, transition=name,
+            actor=actor, from_state=from_state, to_state=invoice.state, version=version,
+        )
+    return invoice

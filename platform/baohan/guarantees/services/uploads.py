@@ -1,0 +1,81 @@
+"""Uploads, checked by content against the pack's limits for the field they are for."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image, UnidentifiedImageError
+
+from baohan.guarantees.errors import InvalidInput
+from baohan.guarantees.models import Enterprise, Upload
+from baohan.rulepacks.models import FileType, FormField
+from tenants.selectors import pack_in_force
+
+IMAGE_FORMATS = {"JPEG": {FileType.JPG, FileType.JPEG}, "PNG": {FileType.PNG}}
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "PDF": "application/pdf"}
+
+
+def _field_for(purpose: str) -> FormField:
+    pack, _ = pack_in_force()
+    for form in (pack.forms.application, pack.forms.enterprise, pack.forms.voucher):
+        for f in form:
+            if f.name == purpose and f.upload is not None:
+                return f
+    raise InvalidInput("invalid", f"没有需要上传文件的字段 {purpose or '（空）'}", field="purpose", label="用途")
+
+
+def _detect(file: Any) -> str:
+    """What the bytes are, whatever the name says: JPEG, PNG or PDF; else raise."""
+    file.seek(0)
+    head = file.read(5)
+    file.seek(0)
+    if head == b"%PDF-":
+        return "PDF"
+    try:
+        with Image.open(file) as image:
+            kind = str(image.format)
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError("文件内容不是有效的图片或PDF") from exc
+    finally:
+        file.seek(0)
+    return kind
+
+
+def upload_store(*, enterprise: Enterprise, purpose: str, file: UploadedFile | None) -> Upload:
+    form_field = _field_for(purpose)
+    assert form_field.upload is not None
+    label = form_field.label
+    if file is None:
+        raise InvalidInput("required", f"请选择要上传的{label}", field="file", label=label)
+    limit = form_field.upload.max_mb * Decimal(1024 * 1024)
+    if file.size is None or Decimal(file.size) > limit:
+        raise InvalidInput("file_too_large", f"{label}：文件不能超过{form_field.upload.max_mb}M", field="file", label=label)
+    allowed = set(form_field.upload.types)
+    names = "/".join(t.value for t in form_field.upload.types)
+    try:
+        kind = _detect(file)
+    except ValueError as exc:
+        raise InvalidInput("file_type", f"{label}：{exc}，只能上传{names}格式文件", field="file", label=label) from exc
+    accepted = IMAGE_FORMATS.get(kind, {FileType.PDF} if kind == "PDF" else set())
+    if not accepted & allowed:
+        raise InvalidInput("file_type", f"{label}：只能上传{names}格式文件", field="file", label=label)
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    suffix = {"JPEG": "jpg", "PNG": "png", "PDF": "pdf"}[kind] if kind in CONTENT_TYPES else "bin"
+    upload = Upload(
+        enterprise=enterprise,
+        purpose=purpose,
+        original_name=(file.name or "")[:200],
+        content_type=CONTENT_TYPES[kind],
+        size=int(file.size),
+        sha256=digest.hexdigest(),
+    )
+    upload.file.save(f"upload.{suffix}", file, save=False)
+    upload.save()
+    return upload
