@@ -254,7 +254,7 @@ class OperatorCheckInput(serializers.Serializer[Any]):
     sms_code = serializers.CharField(max_length=12, required=False, allow_blank=True, default="")
 
 
-class SubmitInput(OperatorCheckInput):
+class SubmitInput(serializers.Serializer[Any]):
     consents = serializers.ListField(child=serializers.CharField(max_length=40), default=list, max_length=20)
 
 
@@ -272,8 +272,6 @@ class OrderSubmit(BidderView):
             consents=v["consents"],
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            operator_phone=v["operator_phone"],
-            codes={"captcha": v["captcha"], "sms_code": v["sms_code"]},
         )
         return _detail(request, order)
 

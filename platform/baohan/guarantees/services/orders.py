@@ -260,6 +260,14 @@ def order_create(
         defaults=_form_defaults(section=section, enterprise=enterprise, operator=operator, quote=reference),
     )
     _uploads_check(enterprise=enterprise, uploads=clean.uploads, labels=clean.labels)
+    check = ""
+    if clean.checks:  # the form asks the operator to prove presence (phone + captcha + SMS code)
+        check = operator_check(
+            phone_on_record=operator.phone,
+            phone=str(clean.data.get("operator_phone", "")),
+            codes=clean.checks,
+            purpose="application",
+        )
     if "start_date" in clean.data and "coverage_days" in clean.data:
         end = date.fromisoformat(clean.data["start_date"]) + timedelta(days=int(clean.data["coverage_days"]))
         clean.data["end_date"] = end.isoformat()
@@ -295,7 +303,11 @@ def order_create(
                 for i in chosen
             ]
         )
-        data: dict[str, Any] = {"issuers": [i.code for i in chosen], "premium": str(reference.premium)}
+        data: dict[str, Any] = {
+            "issuers": [i.code for i in chosen],
+            "premium": str(reference.premium),
+            "operator_check": check,
+        }
         if draw is not None:
             drawn, value, index = draw
             AllocationDraw.objects.create(
@@ -360,8 +372,6 @@ def order_submit(
     consents: list[str],
     ip: str | None,
     user_agent: str,
-    operator_phone: str = "",
-    codes: Mapping[str, str] | None = None,
 ) -> Order:
     pack, version = pack_in_force()
     required = list(pack.issuer_choice.consents)
@@ -376,15 +386,6 @@ def order_submit(
         section_accepting(section=order.section)
 
     with transaction.atomic():
-        order = order_lock(order_id=order_id)
-        check = ""
-        if "captcha" in order.form_labels or "sms_code" in order.form_labels:
-            check = operator_check(
-                phone_on_record=order.operator_phone,
-                phone=operator_phone or order.operator_phone,
-                codes=dict(codes or {}),
-                purpose="submit",
-            )
         now = timezone.now()
         order = order_transition(
             order_id=order_id,
@@ -392,7 +393,7 @@ def order_submit(
             actor=actor,
             guard=guard,
             changes={"submitted_at": now},
-            data={"consents": [c.code for c in required], "operator_check": check},
+            data={"consents": [c.code for c in required]},
         )
         OrderConsent.objects.bulk_create(
             [
