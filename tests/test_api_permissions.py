@@ -27,11 +27,18 @@ def benxi_order(bidder: Api, section: str, issuers: list[str]) -> dict[str, Any]
 
     status, order = bidder.post(
         "/api/v1/orders/",
-        {"section": section, "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": issuers, "form": benxi_form(None)},
+        {
+            "section": section,
+            "deposit_kind": "bid",
+            "issuer_kind": "insurer",
+            "issuer_codes": issuers,
+            "form": benxi_form(None),
+        },
     )
     assert status == 201, order
     status, order = bidder.post(
-        f"/api/v1/orders/{order['number']}/submit", {"consents": ["broker_notice", "clauses_read", "broker_documents_read"]}
+        f"/api/v1/orders/{order['number']}/submit",
+        {"consents": ["broker_notice", "clauses_read", "broker_documents_read"]},
     )
     assert status == 200, order
     return order  # type: ignore[no-any-return]
@@ -103,7 +110,11 @@ def test_an_issuer_sees_and_decides_only_its_own_orders() -> None:
     before = snapshot("benxi")
     status, page = yongan.get("/api/v1/issuer/orders/")
     assert page["results"] == []
-    for path, body in (("decision", {"approve": True}), ("payment", {"outcome": "confirmed", "amount": "1"}), ("issue", {})):
+    for path, body in (
+        ("decision", {"approve": True}),
+        ("payment", {"outcome": "confirmed", "amount": "1"}),
+        ("issue", {}),
+    ):
         status, error = yongan.post(f"/api/v1/issuer/orders/{order['number']}/{path}", body)
         assert (status, error["code"]) == (404, "order_not_found"), path
     assert snapshot("benxi") == before
@@ -117,9 +128,13 @@ def test_a_guarantee_company_declining_alone_rejects_the_order() -> None:
     zijin, yongan = issuer_api("benxi", "zijin"), issuer_api("benxi", "yongan")
     status, error = zijin.post(f"/api/v1/issuer/orders/{order['number']}/decision", {"approve": False})
     assert (status, error["field"]) == (400, "reason")
-    status, after = zijin.post(f"/api/v1/issuer/orders/{order['number']}/decision", {"approve": False, "reason": "资质不符"})
+    status, after = zijin.post(
+        f"/api/v1/issuer/orders/{order['number']}/decision", {"approve": False, "reason": "资质不符"}
+    )
     assert after["state"] == "underwriting"  # 永安 may still accept
-    status, after = yongan.post(f"/api/v1/issuer/orders/{order['number']}/decision", {"approve": False, "reason": "额度已满"})
+    status, after = yongan.post(
+        f"/api/v1/issuer/orders/{order['number']}/decision", {"approve": False, "reason": "额度已满"}
+    )
     assert after["state"] == "rejected"
 
 

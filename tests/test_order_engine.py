@@ -82,7 +82,9 @@ def test_concurrent_acceptances_exactly_one_wins(benxi_committed: Any) -> None:
         try:
             connection.set_tenant(benxi)
             barrier.wait()
-            order_offer_decide(order_id=order_id, issuer_code=issuer, actor=Actor(ActorKind.ISSUER, issuer), approve=True)
+            order_offer_decide(
+                order_id=order_id, issuer_code=issuer, actor=Actor(ActorKind.ISSUER, issuer), approve=True
+            )
             outcomes[issuer] = "won"
         except Conflict as exc:
             outcomes[issuer] = exc.code
@@ -141,8 +143,23 @@ def test_xinjiang_abandon_needs_the_operator_and_hides_the_order() -> None:
     bidder, operator = bidder_api("xinjiang")
     centre.put("/api/v1/centre/sections/XJ-AB-1", section_payload(project_type="government_procurement"))
     _, upload = bidder.upload("/api/v1/uploads", "account_permit", "p.png", png_bytes())
-    form = {"project_type": "government_procurement", "bid_validity_days": 30, "account_permit": upload["id"], "captcha": "1", "sms_code": "1"}
-    _, order = bidder.post("/api/v1/orders/", {"section": "XJ-AB-1", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["guoren"], "form": form})
+    form = {
+        "project_type": "government_procurement",
+        "bid_validity_days": 30,
+        "account_permit": upload["id"],
+        "captcha": "1",
+        "sms_code": "1",
+    }
+    _, order = bidder.post(
+        "/api/v1/orders/",
+        {
+            "section": "XJ-AB-1",
+            "deposit_kind": "bid",
+            "issuer_kind": "insurer",
+            "issuer_codes": ["guoren"],
+            "form": form,
+        },
+    )
     number = order["number"]
     # Not yet approved: abandon is not possible in this state.
     status, error = bidder.post(f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone})
@@ -152,12 +169,23 @@ def test_xinjiang_abandon_needs_the_operator_and_hides_the_order() -> None:
     assert order["payment"]["payer"] == "any"  # procurement: personal or enterprise online banking
     status, error = bidder.post(f"/api/v1/orders/{number}/abandon", {"operator_phone": "13000000000"})
     assert (status, error["code"], error["field"]) == (400, "operator_check_failed", "operator_phone")
-    status, order = bidder.post(f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"})
+    status, order = bidder.post(
+        f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
+    )
     assert (status, order["state"], order["state_label"]) == (200, "abandoned", "放弃")
     _, page = bidder.get("/api/v1/orders/")
     assert number not in [o["number"] for o in page["results"]]
     # The bidder may choose again for the same section: the abandoned order no longer counts as live.
-    status, again = bidder.post("/api/v1/orders/", {"section": "XJ-AB-1", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["guoren"], "form": form})
+    status, again = bidder.post(
+        "/api/v1/orders/",
+        {
+            "section": "XJ-AB-1",
+            "deposit_kind": "bid",
+            "issuer_kind": "insurer",
+            "issuer_codes": ["guoren"],
+            "form": form,
+        },
+    )
     assert status == 201, again
 
 
@@ -167,7 +195,9 @@ def test_section_events_follow_through_to_orders() -> None:
     bidder, operator = bidder_api("xuancheng")
     centre.put("/api/v1/centre/sections/XC-EV-1", section_payload(project_type="construction"))
     form = {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
-    _, order = bidder.post("/api/v1/orders/", {"section": "XC-EV-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form})
+    _, order = bidder.post(
+        "/api/v1/orders/", {"section": "XC-EV-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
+    )
     number = order["number"]
     # Paused: no submission; resumed: fine; postponed: the new time is kept with the old one.
     centre.post("/api/v1/centre/sections/XC-EV-1/events", {"kind": "paused"})
@@ -180,11 +210,15 @@ def test_section_events_follow_through_to_orders() -> None:
     later = (timezone.now() + timedelta(days=20)).replace(microsecond=0)
     status, error = centre.post("/api/v1/centre/sections/XC-EV-1/events", {"kind": "opening_postponed"})
     assert (status, error["field"]) == (400, "new_opening_time")
-    status, result = centre.post("/api/v1/centre/sections/XC-EV-1/events", {"kind": "opening_postponed", "new_opening_time": later.isoformat()})
+    status, result = centre.post(
+        "/api/v1/centre/sections/XC-EV-1/events", {"kind": "opening_postponed", "new_opening_time": later.isoformat()}
+    )
     assert status == 201, result
     assert result["section"]["postponed_from"] == section["opening_time"]
     # Terminated: the unsubmitted order is cancelled by the system, with the reason.
-    status, result = centre.post("/api/v1/centre/sections/XC-EV-1/events", {"kind": "terminated", "reason": "招标人终止"})
+    status, result = centre.post(
+        "/api/v1/centre/sections/XC-EV-1/events", {"kind": "terminated", "reason": "招标人终止"}
+    )
     assert result["orders_touched"] == 1
     _, order = bidder.get(f"/api/v1/orders/{number}")
     assert order["state"] == "cancelled"
@@ -198,14 +232,19 @@ def test_a_payment_after_the_deadline_is_refused() -> None:
     bidder, operator = bidder_api("xuancheng")
     centre.put("/api/v1/centre/sections/XC-LATE-1", section_payload(project_type="construction"))
     form = {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
-    _, order = bidder.post("/api/v1/orders/", {"section": "XC-LATE-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form})
-    _, order = bidder.post(f"/api/v1/orders/{order['number']}/submit", {"consents": ["application_notice_authorisation"]})
+    _, order = bidder.post(
+        "/api/v1/orders/", {"section": "XC-LATE-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
+    )
+    _, order = bidder.post(
+        f"/api/v1/orders/{order['number']}/submit", {"consents": ["application_notice_authorisation"]}
+    )
     insurer = issuer_api("xuancheng", order["issuer_code"])
     with tenant_context(tenant("xuancheng")):
         Section.objects.filter(code="XC-LATE-1").update(deposit_deadline=timezone.now() - timedelta(hours=1))
     paid_at = timezone.now().isoformat()
     status, error = insurer.post(
-        f"/api/v1/issuer/orders/{order['number']}/payment", {"outcome": "confirmed", "amount": order["payable_amount"], "paid_at": paid_at}
+        f"/api/v1/issuer/orders/{order['number']}/payment",
+        {"outcome": "confirmed", "amount": order["payable_amount"], "paid_at": paid_at},
     )
     assert (status, error["code"]) == (409, "payment_late")
     _, order = bidder.get(f"/api/v1/orders/{order['number']}")

@@ -77,7 +77,9 @@ def test_a_pack_without_rules_refuses_by_default() -> None:
     for status in St:
         for opened in (False, True):
             for trigger in RefundTrigger:
-                decision = refund_rules_evaluate(pack=p, version=1, section=section(status, opened=opened), trigger=trigger)
+                decision = refund_rules_evaluate(
+                    pack=p, version=1, section=section(status, opened=opened), trigger=trigger
+                )
                 assert (decision.allowed, decision.rule_code) == (False, "")
 
 
@@ -92,6 +94,10 @@ def test_a_deny_rule_refuses_and_names_itself(region_pack_data) -> None:  # type
     )
     p = rulepack_validate(data, file="test.yaml")
     decision = refund_rules_evaluate(pack=p, version=2, section=section(St.FAILED_TENDER, opened=True), trigger=EVENT)
-    assert (decision.allowed, decision.rule_code, decision.rule_text) == (False, "no_refund_once_opened", "开标后不予退保")
+    assert (decision.allowed, decision.rule_code, decision.rule_text) == (
+        False,
+        "no_refund_once_opened",
+        "开标后不予退保",
+    )
     decision = refund_rules_evaluate(pack=p, version=2, section=section(St.ACCEPTING, opened=False), trigger=ABANDONS)
     assert (decision.allowed, decision.rule_code) == (True, "before_opening_abandon")

@@ -33,7 +33,8 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     guarantor = issuer_api("benxi", "sample_guarantee")
     bidder, operator = bidder_api("benxi")
     status, _ = centre.put(
-        f"/api/v1/centre/sections/{SECTION}", section_payload(project_type="housing", amount="10000.00", location="平山区")
+        f"/api/v1/centre/sections/{SECTION}",
+        section_payload(project_type="housing", amount="10000.00", location="平山区"),
     )
     assert status == 201
 
@@ -44,7 +45,9 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     assert page["results"] == []
 
     # The catalogue shows the rate table: 紫金 and 永安 at 0.04, reference premium ¥400 on ¥10,000.
-    status, quotes = bidder.post("/api/v1/quote", {"section": SECTION, "deposit_kind": "performance", "issuer_kind": "insurer"})
+    status, quotes = bidder.post(
+        "/api/v1/quote", {"section": SECTION, "deposit_kind": "performance", "issuer_kind": "insurer"}
+    )
     assert status == 200, quotes
     assert {q["issuer_code"]: money(q["premium"]) for q in quotes["quotes"]} == {
         "zijin": money("400.00"),
@@ -63,7 +66,9 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     }
     status, error = bidder.post("/api/v1/orders/", request)
     assert (status, error["code"], error["field"], error["label"]) == (400, "required", "insured_name", "名称")
-    status, error = bidder.post("/api/v1/orders/", {**request, "form": {**benxi_form(operator), "applicant_uscc": "91110000000000000X"}})
+    status, error = bidder.post(
+        "/api/v1/orders/", {**request, "form": {**benxi_form(operator), "applicant_uscc": "91110000000000000X"}}
+    )
     assert (status, error["field"]) == (400, "applicant_uscc")
     assert "统一社会信用代码" in error["message"]
 
@@ -110,7 +115,13 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     assert order["state_label"] == "待出函"
     status, order = zijin.post(f"/api/v1/issuer/orders/{number}/issue", {})
     assert order["state_label"] == "订单已完成"
-    assert [s["label"] for s in order["progress"]["order"]] == ["提交缴纳信息", "缴纳流程", "缴纳审批", "审批通过", "完成"]
+    assert [s["label"] for s in order["progress"]["order"]] == [
+        "提交缴纳信息",
+        "缴纳流程",
+        "缴纳审批",
+        "审批通过",
+        "完成",
+    ]
     reached = [s["reached_at"] is not None for s in order["progress"]["order"]]
     assert reached == [True, True, False, True, True]  # no voucher was submitted on this path
 
@@ -118,17 +129,22 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     status, eligibility = bidder.get(f"/api/v1/orders/{number}/invoice-eligibility")
     assert eligibility["allowed"] is False
     invoice_request = {"form": "electronic", "type": "vat_general"}
-    status, error = bidder.post(f"/api/v1/orders/{number}/invoice", {**invoice_request, "title": "x", "taxpayer_id": operator.enterprise.uscc})
+    status, error = bidder.post(
+        f"/api/v1/orders/{number}/invoice", {**invoice_request, "title": "x", "taxpayer_id": operator.enterprise.uscc}
+    )
     assert (status, error["code"]) == (409, "invoice_not_available")
     status, _ = centre.post(f"/api/v1/centre/sections/{SECTION}/events", {"kind": "opened"})
     status, eligibility = bidder.get(f"/api/v1/orders/{number}/invoice-eligibility")
     assert eligibility["allowed"] is True
 
     # Saved titles and addresses (新增发票抬头 / 新增收件地址).
-    status, title = bidder.post("/api/v1/invoice-titles/", {"title": operator.enterprise.name, "taxpayer_id": operator.enterprise.uscc})
+    status, title = bidder.post(
+        "/api/v1/invoice-titles/", {"title": operator.enterprise.name, "taxpayer_id": operator.enterprise.uscc}
+    )
     assert status == 201, title
     status, address = bidder.post(
-        "/api/v1/invoice-addresses/", {"recipient": "王收件", "recipient_phone": "13700000000", "recipient_address": "本溪市明山区"}
+        "/api/v1/invoice-addresses/",
+        {"recipient": "王收件", "recipient_phone": "13700000000", "recipient_address": "本溪市明山区"},
     )
     assert status == 201, address
     # A special invoice needs the registered address, phone, bank and account, which the saved title lacks.
@@ -137,27 +153,36 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
         {"form": "paper", "type": "vat_special", "title_id": title["id"], "address_id": address["id"]},
     )
     assert (status, error["field"]) == (400, "registered_address")
-    status, error = bidder.post(f"/api/v1/orders/{number}/invoice", {"form": "electronic", "type": "vat_special", "title_id": title["id"]})
+    status, error = bidder.post(
+        f"/api/v1/orders/{number}/invoice", {"form": "electronic", "type": "vat_special", "title_id": title["id"]}
+    )
     assert (status, error["field"]) == (400, "type")
     status, invoice = bidder.post(
-        f"/api/v1/orders/{number}/invoice", {"form": "paper", "type": "vat_general", "title_id": title["id"], "address_id": address["id"]}
+        f"/api/v1/orders/{number}/invoice",
+        {"form": "paper", "type": "vat_general", "title_id": title["id"], "address_id": address["id"]},
     )
     assert status == 201, invoice
     assert (invoice["state"], invoice["state_label"], invoice["recipient"]) == ("requested", "已申请", "王收件")
     status, invoice = zijin.post(f"/api/v1/issuer/invoices/{invoice['id']}", {"action": "start"})
     assert invoice["state_label"] == "开票中"
-    status, error = zijin.post(f"/api/v1/issuer/invoices/{invoice['id']}", {"action": "issue", "invoice_number": "No.1"})
+    status, error = zijin.post(
+        f"/api/v1/issuer/invoices/{invoice['id']}", {"action": "issue", "invoice_number": "No.1"}
+    )
     assert (status, error["field"]) == (400, "tracking_number")
     status, invoice = zijin.post(
         f"/api/v1/issuer/invoices/{invoice['id']}",
         {"action": "issue", "invoice_number": "No.1", "carrier": "顺丰", "tracking_number": "SF100"},
     )
     assert invoice["state_label"] == "已开票"
-    status, error = bidder.post(f"/api/v1/orders/{number}/invoice", {"form": "electronic", "type": "vat_general", "title_id": title["id"]})
+    status, error = bidder.post(
+        f"/api/v1/orders/{number}/invoice", {"form": "electronic", "type": "vat_general", "title_id": title["id"]}
+    )
     assert (status, error["code"]) == (409, "invoice_exists")
 
     # 订单售后.
-    status, item = bidder.post(f"/api/v1/orders/{number}/after-sales", {"category": "other", "description": "发票抬头需更正"})
+    status, item = bidder.post(
+        f"/api/v1/orders/{number}/after-sales", {"category": "other", "description": "发票抬头需更正"}
+    )
     assert status == 201, item
     assert (item["kind"], item["state"]) == ("other", "open")
     status, item = zijin.post(f"/api/v1/issuer/after-sales/{item['id']}", {"action": "resolve", "resolution": "已重开"})

@@ -123,13 +123,15 @@ def test_xinjiang_bid_bond_from_application_to_refund() -> None:
     assert (eligibility["allowed"], eligibility["rule_code"]) == (False, "")
     assert eligibility["rule_text"] == "除上述 3 种情形外均不予退保。"
     status, event = centre.post(
-        f"/api/v1/centre/sections/{SECTION}/events", {"kind": "failed_tender", "event_id": "ev-2", "reason": "投标人不足三家"}
+        f"/api/v1/centre/sections/{SECTION}/events",
+        {"kind": "failed_tender", "event_id": "ev-2", "reason": "投标人不足三家"},
     )
     assert status == 201, event
     assert event["section"]["status"] == "failed_tender"
     # Replaying the centre's event changes nothing.
     status, replay = centre.post(
-        f"/api/v1/centre/sections/{SECTION}/events", {"kind": "failed_tender", "event_id": "ev-2", "reason": "投标人不足三家"}
+        f"/api/v1/centre/sections/{SECTION}/events",
+        {"kind": "failed_tender", "event_id": "ev-2", "reason": "投标人不足三家"},
     )
     assert (status, replay["replayed"]) == (200, True)
 
@@ -146,7 +148,14 @@ def test_xinjiang_bid_bond_from_application_to_refund() -> None:
     assert refund["number"].startswith("T")
     status, error = bidder.post(
         f"/api/v1/refunds/{refund['number']}/account",
-        {"account_name": "x", "account_number": "12ab", "bank_name": "y", "operator_phone": operator.phone, "captcha": "1", "sms_code": "1"},
+        {
+            "account_name": "x",
+            "account_number": "12ab",
+            "bank_name": "y",
+            "operator_phone": operator.phone,
+            "captcha": "1",
+            "sms_code": "1",
+        },
     )
     assert (status, error["field"], error["label"]) == (400, "account_number", "账户号码")
     status, refund = bidder.post(

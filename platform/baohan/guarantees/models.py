@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import models
 
 from baohan.rulepacks.models import (
     AfterSalesKind,
@@ -25,9 +25,7 @@ from baohan.rulepacks.models import (
     RefundTrigger,
 )
 from baohan.sections.models import Section
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
-RATE = {"max_digits": 8, "decimal_places": 6}
+from tenants.db import connection
 
 
 def _choices(enum: Any) -> list[tuple[str, str]]:
@@ -96,6 +94,9 @@ class ApiCredential(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.issuer_code or '-'}:{self.key_id}"
+
 
 # --- uploads ------------------------------------------------------------------------------------
 
@@ -116,6 +117,9 @@ class Upload(models.Model):
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.id}"
 
 
 # --- orders -------------------------------------------------------------------------------------
@@ -148,10 +152,10 @@ class Order(models.Model):
     state = models.CharField(max_length=20, choices=_choices(OrderState), default=OrderState.DRAFT)
     form_data = models.JSONField(default=dict)
     form_labels = models.JSONField(default=dict)
-    insured_amount = models.DecimalField("保险金额", **MONEY)
-    rate = models.DecimalField("费率", **RATE)
-    premium = models.DecimalField("保费", **MONEY)
-    payable_amount = models.DecimalField("应付金额", **MONEY)
+    insured_amount = models.DecimalField("保险金额", max_digits=14, decimal_places=2)
+    rate = models.DecimalField("费率", max_digits=8, decimal_places=6)
+    premium = models.DecimalField("保费", max_digits=14, decimal_places=2)
+    payable_amount = models.DecimalField("应付金额", max_digits=14, decimal_places=2)
     remark_code = models.CharField("订单附言", max_length=12, unique=True)
     operator_name = models.CharField(max_length=100, blank=True)
     operator_phone = models.CharField(max_length=11, blank=True)
@@ -195,8 +199,8 @@ class IssuerOffer(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     issuer_code = models.CharField(max_length=40)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    rate = models.DecimalField(**RATE, null=True, blank=True)
-    premium = models.DecimalField(**MONEY, null=True, blank=True)
+    rate = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
+    premium = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -208,6 +212,9 @@ class IssuerOffer(models.Model):
                 fields=["order"], condition=models.Q(status="accepted"), name="offer_one_accepted_per_order"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.issuer_code}:{self.status}"
 
 
 class AllocationDraw(models.Model):
@@ -221,6 +228,9 @@ class AllocationDraw(models.Model):
     method = models.CharField(max_length=60)
     rule_pack_version = models.PositiveIntegerField()
     drawn_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id}→{self.drawn_code}"
 
 
 class OrderConsent(models.Model):
@@ -237,6 +247,9 @@ class OrderConsent(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["order", "code"], name="consent_once_per_order")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.code}"
 
 
 class OrderEvent(models.Model):
@@ -266,6 +279,9 @@ class OrderEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.transition} {self.from_state}→{self.to_state}"
+
 
 # --- refunds (退保) -------------------------------------------------------------------------------
 
@@ -288,7 +304,7 @@ class Refund(models.Model):
     rule_code = models.CharField(max_length=40, blank=True)
     rule_text = models.CharField(max_length=500)
     rule_pack_version = models.PositiveIntegerField()
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     account_name = models.CharField(max_length=200, blank=True)
     account_number = models.CharField(max_length=32, blank=True)
     bank_name = models.CharField(max_length=200, blank=True)
@@ -304,6 +320,9 @@ class Refund(models.Model):
                 fields=["order"], condition=~models.Q(state="refused"), name="refund_one_open_per_order"
             )
         ]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 # --- invoices ---------------------------------------------------------------------------------------
@@ -322,6 +341,9 @@ class InvoiceTitle(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return self.title
+
 
 class InvoiceAddress(models.Model):
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="invoice_addresses")
@@ -332,6 +354,9 @@ class InvoiceAddress(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.address}"
 
 
 class Invoice(models.Model):
@@ -344,7 +369,7 @@ class Invoice(models.Model):
     form = models.CharField(max_length=12, choices=_choices(InvoiceForm))
     type = models.CharField(max_length=12, choices=_choices(InvoiceType))
     state = models.CharField(max_length=12, choices=State.choices, default=State.REQUESTED)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     title = models.CharField(max_length=200)
     taxpayer_id = models.CharField(max_length=20)
     registered_address = models.CharField(max_length=300, blank=True)
@@ -361,6 +386,9 @@ class Invoice(models.Model):
     rule_pack_version = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.form}/{self.type}:{self.state}"
 
 
 # --- after-sales (售后) --------------------------------------------------------------------------
@@ -384,3 +412,6 @@ class AfterSalesRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.category}:{self.state}"

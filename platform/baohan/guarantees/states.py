@@ -57,9 +57,23 @@ TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in [
         _t("submit", {S.DRAFT}, S.UNDERWRITING, {A.BIDDER}, "提交订单", Milestone.SUBMITTED),
-        _t("approve", {S.UNDERWRITING}, S.AWAITING_PAYMENT, {A.ISSUER, A.SYSTEM}, "审核通过", Milestone.UNDERWRITING_APPROVED),
+        _t(
+            "approve",
+            {S.UNDERWRITING},
+            S.AWAITING_PAYMENT,
+            {A.ISSUER, A.SYSTEM},
+            "审核通过",
+            Milestone.UNDERWRITING_APPROVED,
+        ),
         _t("reject", {S.UNDERWRITING}, S.REJECTED, {A.ISSUER, A.SYSTEM}, "审核未通过"),
-        _t("submit_payment", {S.AWAITING_PAYMENT, S.PAYMENT_FAILED}, S.PAYMENT_REVIEW, {A.BIDDER}, "提交支付凭证", Milestone.PAYMENT_SUBMITTED),
+        _t(
+            "submit_payment",
+            {S.AWAITING_PAYMENT, S.PAYMENT_FAILED},
+            S.PAYMENT_REVIEW,
+            {A.BIDDER},
+            "提交支付凭证",
+            Milestone.PAYMENT_SUBMITTED,
+        ),
         _t(
             "confirm_payment",
             {S.AWAITING_PAYMENT, S.PAYMENT_REVIEW, S.PAYMENT_FAILED},
@@ -68,7 +82,13 @@ TRANSITIONS: dict[str, Transition] = {
             "付款成功",
             Milestone.PAYMENT_CONFIRMED,
         ),
-        _t("fail_payment", {S.AWAITING_PAYMENT, S.PAYMENT_REVIEW}, S.PAYMENT_FAILED, {A.ISSUER, A.STAFF, A.SYSTEM}, "支付未通过"),
+        _t(
+            "fail_payment",
+            {S.AWAITING_PAYMENT, S.PAYMENT_REVIEW},
+            S.PAYMENT_FAILED,
+            {A.ISSUER, A.STAFF, A.SYSTEM},
+            "支付未通过",
+        ),
         _t("issue", {S.AWAITING_ISSUE}, S.ISSUED, {A.ISSUER, A.SYSTEM}, "出函成功", Milestone.ISSUED),
         _t("abandon", {S.AWAITING_PAYMENT, S.PAYMENT_FAILED}, S.ABANDONED, {A.BIDDER}, "放弃购买保函"),
         _t(
@@ -117,8 +137,17 @@ REFUND_TRANSITIONS: dict[str, Transition] = {
         _t("refund_request", {NEW}, PENDING_REVIEW, {A.BIDDER}, "提交退保", Milestone.REFUND_REQUESTED),
         _t("refund_request_account", {NEW}, PENDING_ACCOUNT, {A.BIDDER}, "提交退保", Milestone.REFUND_REQUESTED),
         _t("refund_confirm_account", {PENDING_ACCOUNT}, PENDING_REVIEW, {A.BIDDER}, "确认退费账户"),
-        _t("refund_approve", {PENDING_REVIEW}, PENDING_PAYOUT, {A.ISSUER, A.STAFF}, "退保审核通过", Milestone.REFUND_REVIEWED),
-        _t("refund_refuse", {PENDING_REVIEW}, REFUSED, {A.ISSUER, A.STAFF}, "退保审核未通过", Milestone.REFUND_REVIEWED),
+        _t(
+            "refund_approve",
+            {PENDING_REVIEW},
+            PENDING_PAYOUT,
+            {A.ISSUER, A.STAFF},
+            "退保审核通过",
+            Milestone.REFUND_REVIEWED,
+        ),
+        _t(
+            "refund_refuse", {PENDING_REVIEW}, REFUSED, {A.ISSUER, A.STAFF}, "退保审核未通过", Milestone.REFUND_REVIEWED
+        ),
         _t("refund_payout", {PENDING_PAYOUT}, REFUNDED, {A.ISSUER, A.STAFF, A.SYSTEM}, "退保完成", Milestone.REFUNDED),
     ]
 }

@@ -71,3 +71,6 @@ class SectionEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.section_id}:{self.kind}"

@@ -53,7 +53,7 @@ class BidderView(APIView):
 
 def _paged(view: APIView, request: Request, qs: Any, serializer: Any, context: dict[str, Any]) -> Response:
     pages = Pages()
-    page = pages.paginate_queryset(qs, request, view=view)
+    page: Any = pages.paginate_queryset(qs, request, view=view)
     return pages.get_paginated_response(serializer(page, many=True, context=context).data)
 
 
@@ -148,7 +148,9 @@ class Catalogue(APIView):
                 "consents": [c.model_dump() for c in pack.issuer_choice.consents],
                 "application_form": FormFieldSerializer(form, many=True).data,
                 "notices": list(pack.forms.notices),
-                "refund_form": [{"name": f.name, "label": f.label, "required": f.required} for f in pack.forms.refund_account],
+                "refund_form": [
+                    {"name": f.name, "label": f.label, "required": f.required} for f in pack.forms.refund_account
+                ],
                 "after_sales": [c.model_dump(mode="json") for c in pack.after_sales],
             }
         )
@@ -166,7 +168,9 @@ class QuoteInput(serializers.Serializer[Any]):
 class QuoteView(BidderView):
     """Reference premiums for a section, one per issuer that could underwrite it."""
 
-    @extend_schema(request=QuoteInput, responses={200: inline_serializer("Quotes", {"quotes": serializers.ListField()}), **ERRORS})
+    @extend_schema(
+        request=QuoteInput, responses={200: inline_serializer("Quotes", {"quotes": serializers.ListField()}), **ERRORS}
+    )
     def post(self, request: Request) -> Response:
         data = QuoteInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -202,7 +206,12 @@ class OrderCreateInput(serializers.Serializer[Any]):
 
 
 class OrderList(BidderView):
-    field_labels = {"section": "标段", "deposit_kind": "保证金类型", "issuer_kind": "保函类型", "issuer_codes": "出函机构"}
+    field_labels = {
+        "section": "标段",
+        "deposit_kind": "保证金类型",
+        "issuer_kind": "保函类型",
+        "issuer_codes": "出函机构",
+    }
 
     @extend_schema(
         parameters=[
@@ -239,7 +248,9 @@ class OrderList(BidderView):
 def _detail(request: Request, order: Order, code: int = 200) -> Response:
     context = pack_context(request)
     fresh = Order.objects.select_related("section", "enterprise").get(pk=order.pk)
-    return Response(OrderDetailSerializer(order_detail_load(order=fresh, pack=context["pack"]), context=context).data, status=code)
+    return Response(
+        OrderDetailSerializer(order_detail_load(order=fresh, pack=context["pack"]), context=context).data, status=code
+    )
 
 
 class OrderDetail(BidderView):
@@ -301,7 +312,9 @@ class OrderCancel(BidderView):
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = orders.order_cancel(
-            order_id=self.order(number).pk, actor=bidder_actor(request), reason=data.validated_data["reason"] or "投保人取消"
+            order_id=self.order(number).pk,
+            actor=bidder_actor(request),
+            reason=data.validated_data["reason"] or "投保人取消",
         )
         return _detail(request, order)
 
@@ -366,7 +379,10 @@ class RefundList(BidderView):
 
 
 class RefundAccountView(BidderView):
-    @extend_schema(request=inline_serializer("RefundAccount", {"account_name": serializers.CharField()}), responses={200: RefundSerializer, **ERRORS})
+    @extend_schema(
+        request=inline_serializer("RefundAccount", {"account_name": serializers.CharField()}),
+        responses={200: RefundSerializer, **ERRORS},
+    )
     def post(self, request: Request, number: str) -> Response:
         refund = Refund.objects.filter(number=number, order__enterprise=operator_of(request).enterprise).first()
         if refund is None:
@@ -380,7 +396,9 @@ class RefundAccountView(BidderView):
 
 
 class InvoiceEligibilityView(BidderView):
-    @extend_schema(responses={200: inline_serializer("InvoiceEligibility", {"allowed": serializers.BooleanField()}), **ERRORS})
+    @extend_schema(
+        responses={200: inline_serializer("InvoiceEligibility", {"allowed": serializers.BooleanField()}), **ERRORS}
+    )
     def get(self, request: Request, number: str) -> Response:
         result = invoices.invoice_eligibility(order=self.order(number))
         return Response({"allowed": result.allowed, "reason": result.reason, "rule_pack_version": result.version})
@@ -393,7 +411,9 @@ class InvoiceRequestView(BidderView):
     )
     def post(self, request: Request, number: str) -> Response:
         values = request.data if isinstance(request.data, dict) else {}
-        invoice = invoices.invoice_request(order_id=self.order(number).pk, actor=bidder_actor(request), values=dict(values))
+        invoice = invoices.invoice_request(
+            order_id=self.order(number).pk, actor=bidder_actor(request), values=dict(values)
+        )
         return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
 
@@ -412,12 +432,18 @@ class InvoiceTitles(BidderView):
 class InvoiceAddresses(BidderView):
     @extend_schema(responses={200: InvoiceAddressSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
-        return Response(InvoiceAddressSerializer(operator_of(request).enterprise.invoice_addresses.all(), many=True).data)
+        return Response(
+            InvoiceAddressSerializer(operator_of(request).enterprise.invoice_addresses.all(), many=True).data
+        )
 
     @extend_schema(
         request=inline_serializer(
             "InvoiceAddressInput",
-            {"recipient": serializers.CharField(), "recipient_phone": serializers.CharField(), "recipient_address": serializers.CharField()},
+            {
+                "recipient": serializers.CharField(),
+                "recipient_phone": serializers.CharField(),
+                "recipient_address": serializers.CharField(),
+            },
         ),
         responses={201: InvoiceAddressSerializer, **ERRORS},
     )
@@ -474,7 +500,8 @@ class UploadView(BidderView):
         responses={201: inline_serializer("Upload", {"id": serializers.UUIDField()}), **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        purpose = request.data.get("purpose", "")
+        data: Any = request.data
+        purpose = data.get("purpose", "") if hasattr(data, "get") else ""
         upload = uploads.upload_store(
             enterprise=operator_of(request).enterprise,
             purpose=purpose if isinstance(purpose, str) else "",

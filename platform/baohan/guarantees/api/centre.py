@@ -33,7 +33,7 @@ class SectionInput(serializers.Serializer[Any]):
     project_name = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     project_type = serializers.CharField(max_length=40)
     location = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    deposit_amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)  # type: ignore[arg-type]
+    deposit_amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     deposit_deadline = serializers.DateTimeField()
     opening_time = serializers.DateTimeField()
     bid_validity_days = serializers.IntegerField(min_value=1, max_value=3650)
@@ -95,7 +95,11 @@ class CentreSectionEvents(CentreView):
             {
                 "replayed": result.replayed,
                 "orders_touched": result.orders_touched,
-                "event": {"kind": result.event.kind, "from_status": result.event.from_status, "to_status": result.event.to_status},
+                "event": {
+                    "kind": result.event.kind,
+                    "from_status": result.event.from_status,
+                    "to_status": result.event.to_status,
+                },
                 "section": SectionSerializer(section, context=pack_context(request)).data,
             },
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
@@ -134,17 +138,26 @@ def guarantee_row(order: Order, pack: Any) -> dict[str, Any]:
 
 
 class CentreSectionGuarantees(CentreView):
-    @extend_schema(responses={200: inline_serializer("SectionGuarantees", {"guarantees": serializers.ListField()}), **ERRORS})
+    @extend_schema(
+        responses={200: inline_serializer("SectionGuarantees", {"guarantees": serializers.ListField()}), **ERRORS}
+    )
     def get(self, request: Request, code: str) -> Response:
         section = Section.objects.filter(code=code).first()
         if section is None:
             raise NotFound("section_not_found", "标段不存在")
         pack = pack_context(request)["pack"]
-        return Response({"section": section.code, "guarantees": [guarantee_row(o, pack) for o in order_list_for_section(section=section)]})
+        return Response(
+            {
+                "section": section.code,
+                "guarantees": [guarantee_row(o, pack) for o in order_list_for_section(section=section)],
+            }
+        )
 
 
 class CentreVerify(CentreView):
-    @extend_schema(responses={200: inline_serializer("GuaranteeVerification", {"status": serializers.CharField()}), **ERRORS})
+    @extend_schema(
+        responses={200: inline_serializer("GuaranteeVerification", {"status": serializers.CharField()}), **ERRORS}
+    )
     def get(self, request: Request, number: str) -> Response:
         order = Order.objects.select_related("section", "enterprise").filter(guarantee_number=number).first()
         if order is None:

@@ -29,7 +29,7 @@ class ErrorSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Machine-readable error code.")
     message = serializers.CharField(help_text="中文说明")
     field = serializers.CharField(allow_null=True, help_text="Canonical name of the field at fault.")
-    label = serializers.CharField(allow_null=True, help_text="The field's label in the centre's words.")
+    label = serializers.CharField(allow_null=True, help_text="The field's label in the centre's words.")  # type: ignore[assignment]
 
 
 def body(code: str, message: str, field: str | None = None, label: str | None = None) -> dict[str, Any]:
@@ -53,7 +53,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     view = context.get("view")
     labels: dict[str, str] = getattr(view, "field_labels", {}) if view is not None else {}
     if isinstance(exc, DomainError):
-        return Response(body(exc.code, exc.message, exc.field, exc.label or labels.get(exc.field or "")), status=exc.status)
+        return Response(
+            body(exc.code, exc.message, exc.field, exc.label or labels.get(exc.field or "")), status=exc.status
+        )
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_error(exc.detail)
         label = labels.get(field)

@@ -118,7 +118,11 @@ class IssuerPayment(IssuerView):
             if v["amount"] is None:
                 raise serializers.ValidationError({"amount": "请填写付款金额"})
             order = orders.order_payment_confirm(
-                order_id=order.pk, actor=actor, amount=Decimal(v["amount"]), paid_at=v["paid_at"], reference=v["reference"]
+                order_id=order.pk,
+                actor=actor,
+                amount=Decimal(v["amount"]),
+                paid_at=v["paid_at"],
+                reference=v["reference"],
             )
         return _detail(request, order)
 
@@ -138,14 +142,19 @@ class IssuerIssue(IssuerView):
         if order.issuer_code != self.issuer_code:
             raise NotFound("order_not_found", "订单不存在")
         order = orders.order_issue(
-            order_id=order.pk, actor=principal_of(request).actor, guarantee_number=data.validated_data["guarantee_number"]
+            order_id=order.pk,
+            actor=principal_of(request).actor,
+            guarantee_number=data.validated_data["guarantee_number"],
         )
         return _detail(request, order)
 
 
 class IssuerRefunds(IssuerView):
     @extend_schema(
-        parameters=[OpenApiParameter("state", str, enum=[s.value for s in Refund.State]), OpenApiParameter("page", int)],
+        parameters=[
+            OpenApiParameter("state", str, enum=[s.value for s in Refund.State]),
+            OpenApiParameter("page", int),
+        ],
         responses={200: RefundSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:

@@ -163,7 +163,17 @@ class AfterSalesSerializer(serializers.ModelSerializer[AfterSalesRequest]):
 
     class Meta:
         model = AfterSalesRequest
-        fields = ["id", "order_number", "category", "kind", "description", "state", "state_label", "resolution", "created_at"]
+        fields = [
+            "id",
+            "order_number",
+            "category",
+            "kind",
+            "description",
+            "state",
+            "state_label",
+            "resolution",
+            "created_at",
+        ]
 
 
 class EventSerializer(Ser[Any]):
@@ -180,7 +190,7 @@ class EventSerializer(Ser[Any]):
 
 class ConsentSerializer(Ser[Any]):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     documents = serializers.ListField(child=serializers.CharField())
     digest = serializers.CharField()
     accepted_at = serializers.DateTimeField()
@@ -190,7 +200,7 @@ class ConsentSerializer(Ser[Any]):
 
 
 class StepSerializer(Ser[Any]):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     milestone = serializers.CharField()
     reached_at = serializers.DateTimeField(allow_null=True)
 
@@ -269,15 +279,18 @@ class OrderDetailSerializer(OrderListSerializer):
 
     def get_form(self, order: Order) -> list[dict[str, Any]]:
         """The form as filled in: canonical name, the region's label, value."""
-        return [{"name": name, "label": label, "value": order.form_data.get(name)} for name, label in order.form_labels.items()]
+        return [
+            {"name": name, "label": label, "value": order.form_data.get(name)}
+            for name, label in order.form_labels.items()
+        ]
 
 
 class FormFieldSerializer(Ser[Any]):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     kind = serializers.CharField()
-    source = serializers.CharField()
-    required = serializers.BooleanField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    required = serializers.BooleanField()  # type: ignore[assignment]
     hint = serializers.CharField(allow_null=True)
     choices = serializers.ListField(child=serializers.DictField(), allow_null=True)
     max_mb = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)

@@ -26,8 +26,15 @@ def after_sales_open(*, order_id: int, actor: Actor, category: str, description:
             order=order, category=category, kind=categories[category].kind.value, description=description.strip()[:1000]
         )
         order_event_record(
-            order=order, subject=OrderEvent.Subject.AFTER_SALES, subject_id=request.pk, transition="after_sales_open",
-            actor=actor, from_state="", to_state=request.state, version=version, data={"category": category},
+            order=order,
+            subject=OrderEvent.Subject.AFTER_SALES,
+            subject_id=request.pk,
+            transition="after_sales_open",
+            actor=actor,
+            from_state="",
+            to_state=request.state,
+            version=version,
+            data={"category": category},
         )
     return request
 
@@ -47,7 +54,14 @@ def after_sales_advance(*, request_id: int, actor: Actor, name: str, resolution:
         request.save()
         _, version = pack_in_force()
         order_event_record(
-            order=request.order, subject=OrderEvent.Subject.AFTER_SALES, subject_id=request.pk, transition=name,
-            actor=actor, from_state=from_state, to_state=request.state, version=version, reason=resolution,
+            order=request.order,
+            subject=OrderEvent.Subject.AFTER_SALES,
+            subject_id=request.pk,
+            transition=name,
+            actor=actor,
+            from_state=from_state,
+            to_state=request.state,
+            version=version,
+            reason=resolution,
         )
     return request

@@ -33,9 +33,11 @@ def demo_accounts_seed(*, pack: RulePack, centre: str) -> list[str]:
             basic_account_number="6217000000000000001",
         )
         created.append("bidder demo")
-    wanted = [("centre", "", f"dev-{centre}-centre")] + [("issuer", i.code, f"dev-{centre}-{i.code}") for i in pack.issuers]
+    wanted = [("centre", "", f"dev-{centre}-centre")] + [
+        ("issuer", i.code, f"dev-{centre}-{i.code}") for i in pack.issuers
+    ]
     for kind, issuer, key_id in wanted:
         if not ApiCredential.objects.filter(key_id=key_id[:32]).exists():
-            credential_create(kind=kind, issuer_code=issuer, key_id=key_id[:32], secret="dev-secret", label=key_id)
+            credential_create(kind=kind, issuer_code=issuer, key_id=key_id[:32], secret="dev-secret", label=key_id)  # noqa: S106
             created.append(f"credential {key_id[:32]}.dev-secret")
     return created

@@ -66,7 +66,12 @@ def _text(values: Mapping[str, Any], name: str, label: str, *, required: bool) -
 
 
 def invoice_title_clean(values: Mapping[str, Any], *, special: bool) -> dict[str, str]:
-    out = {name: _text(values, name, label, required=name in ("title", "taxpayer_id") or (special and name in SPECIAL_ONLY)) for name, label in TITLE_FIELDS.items()}
+    out = {
+        name: _text(
+            values, name, label, required=name in ("title", "taxpayer_id") or (special and name in SPECIAL_ONLY)
+        )
+        for name, label in TITLE_FIELDS.items()
+    }
     try:
         out["taxpayer_id"] = uscc_clean(out["taxpayer_id"])
     except ValueError as exc:
@@ -101,8 +106,18 @@ def invoice_address_save(*, enterprise: Enterprise, values: Mapping[str, Any]) -
         raise NotAllowed("not_offered", "本中心不支持保存收件地址")
     clean = invoice_address_clean(values)
     return InvoiceAddress.objects.create(
-        enterprise=enterprise, recipient=clean["recipient"], phone=clean["recipient_phone"], address=clean["recipient_address"]
+        enterprise=enterprise,
+        recipient=clean["recipient"],
+        phone=clean["recipient_phone"],
+        address=clean["recipient_address"],
     )
+
+
+def _ident(values: Mapping[str, Any], name: str) -> int:
+    raw = values.get(name)
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit() or len(str(raw)) > 12:
+        raise InvalidInput("invalid", "编号应为正整数", field=name)
+    return int(raw)
 
 
 def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -> Invoice:
@@ -112,7 +127,9 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
     if form not in offered:
         raise InvalidInput("invalid", f"发票形式可选：{'、'.join(offered)}", field="form", label="发票形式")
     if kind not in offered[str(form)]:
-        raise InvalidInput("invalid", f"{form} 发票只支持：{'、'.join(sorted(offered[str(form)]))}", field="type", label="发票类型")
+        raise InvalidInput(
+            "invalid", f"{form} 发票只支持：{'、'.join(sorted(offered[str(form)]))}", field="type", label="发票类型"
+        )
     special = kind == InvoiceType.VAT_SPECIAL.value
     with transaction.atomic():
         order = order_lock(order_id=order_id)
@@ -121,16 +138,24 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
             raise Conflict("invoice_not_available", eligibility.reason)
         title_values: Mapping[str, Any] = values
         if values.get("title_id") is not None:
-            saved = InvoiceTitle.objects.filter(pk=values.get("title_id"), enterprise=order.enterprise).values().first()
+            saved = (
+                InvoiceTitle.objects.filter(pk=_ident(values, "title_id"), enterprise=order.enterprise).values().first()
+            )
             if saved is None:
                 raise InvalidInput("unknown_title", "发票抬头不存在", field="title_id")
             title_values = saved
         address_values: Mapping[str, Any] = values
         if values.get("address_id") is not None:
-            address = InvoiceAddress.objects.filter(pk=values.get("address_id"), enterprise=order.enterprise).first()
+            address = InvoiceAddress.objects.filter(
+                pk=_ident(values, "address_id"), enterprise=order.enterprise
+            ).first()
             if address is None:
                 raise InvalidInput("unknown_address", "收件地址不存在", field="address_id")
-            address_values = {"recipient": address.recipient, "recipient_phone": address.phone, "recipient_address": address.address}
+            address_values = {
+                "recipient": address.recipient,
+                "recipient_phone": address.phone,
+                "recipient_address": address.address,
+            }
         title = invoice_title_clean(title_values, special=special)
         shipping = invoice_address_clean(address_values) if form == InvoiceForm.PAPER.value else {}
         email = _text(values, "email", "接收邮箱", required=False)
@@ -138,14 +163,27 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
         try:
             with transaction.atomic():
                 invoice = Invoice.objects.create(
-                    order=order, form=str(form), type=str(kind), amount=order.premium, email=email,
-                    rule_pack_version=version, **title, **shipping,
+                    order=order,
+                    form=str(form),
+                    type=str(kind),
+                    amount=order.premium,
+                    email=email,
+                    rule_pack_version=version,
+                    **title,
+                    **shipping,
                 )
         except IntegrityError as exc:
             raise Conflict("invoice_exists", "该订单已申请发票") from exc
         order_event_record(
-            order=order, subject=OrderEvent.Subject.INVOICE, subject_id=invoice.pk, transition="invoice_request",
-            actor=actor, from_state="", to_state=invoice.state, version=version, data={"form": form, "type": kind},
+            order=order,
+            subject=OrderEvent.Subject.INVOICE,
+            subject_id=invoice.pk,
+            transition="invoice_request",
+            actor=actor,
+            from_state="",
+            to_state=invoice.state,
+            version=version,
+            data={"form": form, "type": kind},
         )
     return invoice
 
@@ -163,14 +201,24 @@ def invoice_advance(
                 raise InvalidInput("required", "请填写发票号码", field="invoice_number")
             if invoice.form == InvoiceForm.PAPER.value and not tracking_number.strip():
                 raise InvalidInput("required", "纸质发票请填写快递单号", field="tracking_number")
-            invoice.invoice_number, invoice.carrier, invoice.tracking_number = invoice_number.strip(), carrier.strip(), tracking_number.strip()
+            invoice.invoice_number, invoice.carrier, invoice.tracking_number = (
+                invoice_number.strip(),
+                carrier.strip(),
+                tracking_number.strip(),
+            )
             invoice.issued_at = timezone.now()
         from_state = invoice.state
         invoice.state = transition.target
         invoice.save()
         _, version = pack_in_force()
         order_event_record(
-            order=invoice.order, subject=OrderEvent.Subject.INVOICE, subject_id=invoice.pk, transition=name,
-            actor=actor, from_state=from_state, to_state=invoice.state, version=version,
+            order=invoice.order,
+            subject=OrderEvent.Subject.INVOICE,
+            subject_id=invoice.pk,
+            transition=name,
+            actor=actor,
+            from_state=from_state,
+            to_state=invoice.state,
+            version=version,
         )
     return invoice

@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -158,7 +157,9 @@ def _issuer_by_code(pack: RulePack, code: str) -> Issuer:
 
 
 def issuer_panel(*, pack: RulePack, deposit_kind: str, issuer_kind: str) -> list[Issuer]:
-    return [i for i in pack.issuers if i.kind.value == issuer_kind and deposit_kind in {k.value for k in i.deposit_kinds}]
+    return [
+        i for i in pack.issuers if i.kind.value == issuer_kind and deposit_kind in {k.value for k in i.deposit_kinds}
+    ]
 
 
 def _choose_issuers(*, pack: RulePack, panel: list[Issuer], requested: list[str]) -> list[Issuer]:
@@ -342,9 +343,7 @@ def _insert_with_remark_code(order: Order) -> None:
         except IntegrityError as exc:
             constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
             if constraint == "order_one_live_per_section_and_kind":
-                raise Conflict(
-                    "order_exists", "该标段已有同类保证金的有效订单，不能重复申请", field="section"
-                ) from exc
+                raise Conflict("order_exists", "该标段已有同类保证金的有效订单，不能重复申请", field="section") from exc
             if "remark_code" not in constraint:
                 raise
     raise Conflict("busy", "订单附言生成冲突，请重试")
@@ -353,7 +352,9 @@ def _insert_with_remark_code(order: Order) -> None:
 def _uploads_check(*, enterprise: Enterprise, uploads: Mapping[str, str], labels: Mapping[str, str]) -> None:
     for name, upload_id in uploads.items():
         if not Upload.objects.filter(pk=upload_id, enterprise=enterprise, purpose=name).exists():
-            raise InvalidInput("unknown_upload", f"{labels[name]}：文件不存在或不属于本企业", field=name, label=labels[name])
+            raise InvalidInput(
+                "unknown_upload", f"{labels[name]}：文件不存在或不属于本企业", field=name, label=labels[name]
+            )
 
 
 # --- submitting: consents, and underwriting -----------------------------------------------------
@@ -474,7 +475,9 @@ def order_offer_decide(
                     data={"issuer": issuer_code},
                 )
                 return order
-            return order_transition(order_id=order.pk, name="reject", actor=actor, reason=reason, data={"issuer": issuer_code})
+            return order_transition(
+                order_id=order.pk, name="reject", actor=actor, reason=reason, data={"issuer": issuer_code}
+            )
 
         pack = pack_of_version(order.rule_pack_version)
         issuer = _issuer_by_code(pack, issuer_code)
@@ -490,7 +493,9 @@ def order_offer_decide(
         offer.reason = reason
         offer.save()
         released = list(
-            order.offers.filter(status=IssuerOffer.Status.PENDING).exclude(pk=offer.pk).values_list("issuer_code", flat=True)
+            order.offers.filter(status=IssuerOffer.Status.PENDING)
+            .exclude(pk=offer.pk)
+            .values_list("issuer_code", flat=True)
         )
         order.offers.filter(status=IssuerOffer.Status.PENDING).exclude(pk=offer.pk).update(
             status=IssuerOffer.Status.RELEASED, decided_at=now, reason="已由其他出函机构承保"
@@ -553,7 +558,11 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
 
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        days = int(order.form_data.get("coverage_days") or order.form_data.get("bid_validity_days") or order.section.bid_validity_days)
+        days = int(
+            order.form_data.get("coverage_days")
+            or order.form_data.get("bid_validity_days")
+            or order.section.bid_validity_days
+        )
         number = guarantee_number.strip() or number_make(prefix="BH", ident=order.pk, when=now)
         if Order.objects.filter(guarantee_number=number).exclude(pk=order.pk).exists():
             raise Conflict("guarantee_number_taken", "保函编号已被使用", field="guarantee_number")
@@ -573,7 +582,9 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
         )
 
 
-def order_abandon(*, order_id: int, actor: Actor, operator_phone: str = "", codes: Mapping[str, str] | None = None) -> Order:
+def order_abandon(
+    *, order_id: int, actor: Actor, operator_phone: str = "", codes: Mapping[str, str] | None = None
+) -> Order:
     pack, _ = pack_in_force()
     if not pack.abandon.enabled:
         raise NotAllowed("abandon_not_offered", "本中心不支持放弃购买保函")

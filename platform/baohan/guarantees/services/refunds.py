@@ -81,7 +81,8 @@ def refund_rules_evaluate(
         section_status=status,
         bid_opened=opened,
         rule_code="",
-        rule_text=pack.refund.default_text or ("默认允许退保" if pack.refund.default == Decision.ALLOW else "不符合退保条件"),
+        rule_text=pack.refund.default_text
+        or ("默认允许退保" if pack.refund.default == Decision.ALLOW else "不符合退保条件"),
         version=version,
     )
 
@@ -102,7 +103,9 @@ def _refund_lock(refund_id: int) -> Refund:
         raise NotFound("refund_not_found", "退保申请不存在") from exc
 
 
-def _refund_move(*, refund: Refund, name: str, actor: Actor, reason: str = "", data: Mapping[str, Any] | None = None) -> None:
+def _refund_move(
+    *, refund: Refund, name: str, actor: Actor, reason: str = "", data: Mapping[str, Any] | None = None
+) -> None:
     transition = transition_check(machine=REFUND_TRANSITIONS, name=name, state=refund.state, actor=actor)
     from_state = refund.state
     refund.state = transition.target
@@ -122,7 +125,9 @@ def _refund_move(*, refund: Refund, name: str, actor: Actor, reason: str = "", d
     )
 
 
-def refund_request(*, order_id: int, actor: Actor, trigger: RefundTrigger | None = None, reason_text: str = "") -> Refund:
+def refund_request(
+    *, order_id: int, actor: Actor, trigger: RefundTrigger | None = None, reason_text: str = ""
+) -> Refund:
     pack, _ = pack_in_force()
     with transaction.atomic():
         order = order_lock(order_id=order_id)
@@ -154,14 +159,16 @@ def refund_request(*, order_id: int, actor: Actor, trigger: RefundTrigger | None
             name=name,
             actor=actor,
             reason=reason_text,
-            data={"rule": decision.rule_code, "trigger": decision.trigger.value, "section_status": decision.section_status.value},
+            data={
+                "rule": decision.rule_code,
+                "trigger": decision.trigger.value,
+                "section_status": decision.section_status.value,
+            },
         )
     return refund
 
 
-def refund_account_confirm(
-    *, refund_id: int, actor: Actor, values: Mapping[str, Any]
-) -> Refund:
+def refund_account_confirm(*, refund_id: int, actor: Actor, values: Mapping[str, Any]) -> Refund:
     pack, _ = pack_in_force()
     with transaction.atomic():
         refund = _refund_lock(refund_id)
@@ -205,5 +212,7 @@ def refund_payout(*, refund_id: int, actor: Actor, reference: str = "") -> Refun
         refund.payout_reference = reference[:64]
         refund.refunded_at = timezone.now()
         _refund_move(refund=refund, name="refund_payout", actor=actor, data={"reference": reference[:64]})
-        order_transition(order_id=refund.order_id, name="surrender", actor=Actor.system(), data={"refund": refund.number})
+        order_transition(
+            order_id=refund.order_id, name="surrender", actor=Actor.system(), data={"refund": refund.number}
+        )
     return refund

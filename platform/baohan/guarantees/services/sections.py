@@ -54,9 +54,9 @@ def section_upsert(*, code: str, values: Mapping[str, Any]) -> tuple[Section, bo
             for key in locked:
                 if key in values and values[key] != getattr(section, key):
                     raise Conflict("section_locked", "标段已开标或状态异常，不能修改金额与时间", field=key)
-        if section.orders.filter(state__in=LIVE_STATES).exclude(state="draft").exists():
-            if "deposit_amount" in values and values["deposit_amount"] != section.deposit_amount:
-                raise Conflict("section_has_orders", "标段已有保函订单，不能修改保证金金额", field="deposit_amount")
+        amount_changes = "deposit_amount" in values and values["deposit_amount"] != section.deposit_amount
+        if amount_changes and section.orders.filter(state__in=LIVE_STATES).exclude(state="draft").exists():
+            raise Conflict("section_has_orders", "标段已有保函订单，不能修改保证金金额", field="deposit_amount")
         for key, value in values.items():
             setattr(section, key, value)
         section.save()
@@ -99,7 +99,9 @@ def section_event_apply(
         status = SectionStatus(section.status)
         if status not in sources:
             raise Conflict(
-                "illegal_section_event", f"标段当前为「{section.get_status_display()}」，不能{K(kind).label}", field="kind"
+                "illegal_section_event",
+                f"标段当前为「{section.get_status_display()}」，不能{K(kind).label}",
+                field="kind",
             )
         occurred = occurred_at or timezone.now()
         if kind == K.OPENING_POSTPONED:

@@ -6,7 +6,6 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, UnidentifiedImageError
 
 from baohan.guarantees.errors import InvalidInput
@@ -45,7 +44,7 @@ def _detect(file: Any) -> str:
     return kind
 
 
-def upload_store(*, enterprise: Enterprise, purpose: str, file: UploadedFile | None) -> Upload:
+def upload_store(*, enterprise: Enterprise, purpose: str, file: Any) -> Upload:
     form_field = _field_for(purpose)
     assert form_field.upload is not None
     label = form_field.label
@@ -53,7 +52,9 @@ def upload_store(*, enterprise: Enterprise, purpose: str, file: UploadedFile | N
         raise InvalidInput("required", f"请选择要上传的{label}", field="file", label=label)
     limit = form_field.upload.max_mb * Decimal(1024 * 1024)
     if file.size is None or Decimal(file.size) > limit:
-        raise InvalidInput("file_too_large", f"{label}：文件不能超过{form_field.upload.max_mb}M", field="file", label=label)
+        raise InvalidInput(
+            "file_too_large", f"{label}：文件不能超过{form_field.upload.max_mb}M", field="file", label=label
+        )
     allowed = set(form_field.upload.types)
     names = "/".join(t.value for t in form_field.upload.types)
     try:
