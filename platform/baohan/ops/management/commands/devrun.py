@@ -20,10 +20,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from baohan.embedded import EmbeddedRedis, data_dir
-from tenants.services import tenant_onboard_file
+from tenants.services import OnboardingError, tenant_onboard_file
 
 
 class Command(BaseCommand):
@@ -75,7 +75,10 @@ class Command(BaseCommand):
     def _prepare(self) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         for path in sorted(Path(settings.REGIONS_DIR).glob("*.yaml")):
-            result = tenant_onboard_file(path=path, domains=[f"{path.stem}.localhost"])
+            try:
+                result = tenant_onboard_file(path=path, domains=[f"{path.stem}.localhost"])
+            except OnboardingError as exc:
+                raise CommandError(f"cannot onboard {path.name}:\n{exc}") from exc
             self.stdout.write(result.summary())
         call_command("seed_demo")
 
