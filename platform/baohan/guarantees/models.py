@@ -135,6 +135,8 @@ LIVE_STATES = [
 ]
 
 
+ORDER_STATE_CHOICES = _choices(OrderState)
+
 # Spelt as ORs, not IN: PostgreSQL prints an IN list differently after a dump round trip, and
 # cloned schemas are compared with migrated ones index by index.
 LIVE_CONDITION = functools.reduce(operator.or_, (models.Q(state=s.value) for s in LIVE_STATES))
@@ -149,7 +151,7 @@ class Order(models.Model):
     issuer_kind = models.CharField(max_length=20, choices=_choices(IssuerKind))
     choice_mode = models.CharField(max_length=20, choices=_choices(IssuerChoiceMode))
     issuer_code = models.CharField("出函机构", max_length=40, blank=True)
-    state = models.CharField(max_length=20, choices=_choices(OrderState), default=OrderState.DRAFT)
+    state = models.CharField(max_length=20, choices=ORDER_STATE_CHOICES, default=OrderState.DRAFT)
     form_data = models.JSONField(default=dict)
     form_labels = models.JSONField(default=dict)
     insured_amount = models.DecimalField("保险金额", max_digits=14, decimal_places=2)

@@ -202,7 +202,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"OrderStateEnum": "baohan.guarantees.models.ORDER_STATE_CHOICES"},
 }
 # The operator re-verification used by abandon, refund account and submission (see guarantees/checks.py).
 BAOHAN_OPERATOR_CHECK = os.environ.get("BAOHAN_OPERATOR_CHECK", "baohan.guarantees.checks.phone_on_record")

@@ -8,6 +8,8 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -55,6 +57,22 @@ def _paged(view: APIView, request: Request, qs: Any, serializer: Any, context: d
     pages = Pages()
     page: Any = pages.paginate_queryset(qs, request, view=view)
     return pages.get_paginated_response(serializer(page, many=True, context=context).data)
+
+
+class TokenLogin(ObtainAuthToken):
+    """A bidder's token for this centre, from username and password (centre-specific logins
+    — SMS, CA key, hand-off — arrive with the identity layer)."""
+
+    authentication_classes: list[type[Any]] = []
+    field_labels = {"username": "用户名", "password": "密码"}
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), **ERRORS},
+        operation_id="auth_token_create",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
 # --- sections and the catalogue (readable without logging in) ------------------------------------

@@ -2,7 +2,6 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
 
 from baohan.guarantees.api import bidder, centre, issuer
 
@@ -10,7 +9,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    path("auth/token", ObtainAuthToken.as_view(), name="api-token"),
+    path("auth/token", bidder.TokenLogin.as_view(), name="api-token"),
     # bidder
     path("catalogue", bidder.Catalogue.as_view()),
     path("sections/", bidder.SectionList.as_view()),
