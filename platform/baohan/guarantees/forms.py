@@ -22,6 +22,7 @@ from baohan.guarantees.errors import InvalidInput
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FieldSource
 from baohan.rulepacks.models import FormField, RulePack
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 BANK_ACCOUNT_RE = re.compile(r"^[0-9]{6,32}$")
 
@@ -73,9 +74,12 @@ def _clean(form_field: FormField, kind: FieldKind, raw: Any, choices: list[str])
     text = raw.strip()
     if kind == FieldKind.DATE:
         try:
-            return date.fromisoformat(text).isoformat()
+            day = date.fromisoformat(text)
         except ValueError as exc:
             raise ValueError("日期格式应为 YYYY-MM-DD") from exc
+        if not EARLIEST <= day <= LATEST:
+            raise ValueError(f"日期应在 {EARLIEST} 至 {LATEST} 之间")
+        return day.isoformat()
     if kind == FieldKind.CHOICE:
         if text not in choices:
             raise ValueError(f"可选值：{'、'.join(choices)}")

@@ -71,6 +71,7 @@ TENANT_TEMPLATE_SCHEMA = "tenant_template"
 PLATFORM_HOSTS = env_list("PLATFORM_HOSTS", "localhost,127.0.0.1")
 
 MIDDLEWARE = [
+    "baohan.guarantees.api.parsers.RejectNulMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -190,7 +191,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "baohan.guarantees.api.errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["baohan.guarantees.api.parsers.StrictJSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

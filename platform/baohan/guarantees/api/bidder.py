@@ -10,7 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from baohan.guarantees.api.auth import IsBidder, bidder_actor, operator_of
 from baohan.guarantees.api.common import Pages, client_ip, order_detail_load, pack_context
 from baohan.guarantees.api.errors import ErrorSerializer
+from baohan.guarantees.api.parsers import StrictJSONParser
 from baohan.guarantees.api.serializers import (
     AfterSalesSerializer,
     FormFieldSerializer,
@@ -506,7 +507,7 @@ class AfterSalesList(BidderView):
 
 
 class UploadView(BidderView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
     field_labels = {"purpose": "用途", "file": "文件"}
 
     @extend_schema(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -38,6 +40,16 @@ class SectionInput(serializers.Serializer[Any]):
     opening_time = serializers.DateTimeField()
     bid_validity_days = serializers.IntegerField(min_value=1, max_value=3650)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("deposit_deadline", "opening_time"):
+            datetime_in_range(attrs[name], name)
+        return attrs
+
+
+def datetime_in_range(value: datetime | None, name: str) -> None:
+    if value is not None and not 2000 <= value.year <= 2199:
+        raise serializers.ValidationError({name: "时间应在2000年至2199年之间"})
+
 
 class CentreSection(CentreView):
     field_labels = {
@@ -69,6 +81,11 @@ class EventInput(serializers.Serializer[Any]):
     new_opening_time = serializers.DateTimeField(required=False, allow_null=True, default=None)
     new_deposit_deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("occurred_at", "new_opening_time", "new_deposit_deadline"):
+            datetime_in_range(attrs.get(name), name)
+        return attrs
 
 
 class CentreSectionEvents(CentreView):
@@ -112,8 +129,6 @@ def guarantee_status(order: Order) -> str:
         return "surrendered"
     if order.state != OrderState.ISSUED:
         return "void"
-    from django.utils import timezone
-
     if order.valid_until is not None and order.valid_until < timezone.localdate():
         return "expired"
     return "valid"

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from baohan.guarantees.api.auth import CredentialAuthentication, IsIssuer, principal_of
 from baohan.guarantees.api.bidder import ERRORS, _detail, _paged
+from baohan.guarantees.api.centre import datetime_in_range
 from baohan.guarantees.api.common import pack_context
 from baohan.guarantees.api.serializers import (
     AfterSalesSerializer,
@@ -98,6 +99,10 @@ class PaymentInput(serializers.Serializer[Any]):
     paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        datetime_in_range(attrs.get("paid_at"), "paid_at")
+        return attrs
 
 
 class IssuerPayment(IssuerView):

@@ -124,9 +124,9 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
     pack, version = pack_in_force()
     form, kind = values.get("form"), values.get("type")
     offered = {k.form.value: {t.value for t in k.types} for k in pack.invoice.kinds}
-    if form not in offered:
+    if not isinstance(form, str) or form not in offered:
         raise InvalidInput("invalid", f"发票形式可选：{'、'.join(offered)}", field="form", label="发票形式")
-    if kind not in offered[str(form)]:
+    if not isinstance(kind, str) or kind not in offered[form]:
         raise InvalidInput(
             "invalid", f"{form} 发票只支持：{'、'.join(sorted(offered[str(form)]))}", field="type", label="发票类型"
         )
