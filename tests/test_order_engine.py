@@ -249,3 +249,38 @@ def test_a_payment_after_the_deadline_is_refused() -> None:
     assert (status, error["code"]) == (409, "payment_late")
     _, order = bidder.get(f"/api/v1/orders/{order['number']}")
     assert order["state"] == "awaiting_payment"
+
+
+@pytest.mark.django_db
+def test_after_approval_a_bidder_leaves_only_by_abandon_and_issuers_never_see_drafts() -> None:
+    centre = centre_api("benxi")
+    zijin = issuer_api("benxi", "zijin")
+    bidder, _ = bidder_api("benxi")
+    centre.put("/api/v1/centre/sections/BX-WD-1", section_payload(project_type="housing", amount="20000.00"))
+    request = {"section": "BX-WD-1", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["zijin"]}
+    _, order = bidder.post("/api/v1/orders/", {**request, "form": benxi_form(None)})
+    number = order["number"]
+    _, page = zijin.get("/api/v1/issuer/orders/")
+    assert page["results"] == []  # a draft is the bidder's own
+    bidder.post(
+        f"/api/v1/orders/{number}/submit", {"consents": ["broker_notice", "clauses_read", "broker_documents_read"]}
+    )
+    _, page = zijin.get("/api/v1/issuer/orders/")
+    assert [o["number"] for o in page["results"]] == [number]
+    zijin.post(f"/api/v1/issuer/orders/{number}/decision", {"approve": True})
+    status, error = bidder.post(f"/api/v1/orders/{number}/cancel", {})
+    assert (status, error["code"]) == (409, "illegal_transition")
+    _, order = bidder.get(f"/api/v1/orders/{number}")
+    assert order["state"] == "awaiting_payment"
+
+
+@pytest.mark.django_db
+def test_bids_count_as_opened_once_the_opening_time_passes() -> None:
+    from baohan.guarantees.services.refunds import section_bid_opened
+
+    now = timezone.now()
+    section = Section(opening_time=now + timedelta(hours=1), status="accepting")
+    assert section_bid_opened(section, now=now) is False
+    assert section_bid_opened(section, now=now + timedelta(hours=2)) is True
+    section.opening_time = now + timedelta(days=3)  # postponed
+    assert section_bid_opened(section, now=now + timedelta(hours=2)) is False

@@ -46,7 +46,9 @@ def order_list_for_issuer(*, issuer_code: str, state: str = "", pending_only: bo
         asked = asked.filter(status=IssuerOffer.Status.PENDING)
         qs = Order.objects.filter(pk__in=asked.values("order_id"), state=OrderState.UNDERWRITING)
     else:
-        qs = Order.objects.filter(Q(issuer_code=issuer_code) | Q(pk__in=asked.values("order_id"), issuer_code=""))
+        qs = Order.objects.filter(
+            Q(issuer_code=issuer_code) | Q(pk__in=asked.values("order_id"), issuer_code="")
+        ).exclude(state=OrderState.DRAFT)  # a draft is the bidder's own until submitted
     if state:
         qs = qs.filter(state=state)
     return qs.select_related(*ORDER_RELATED).prefetch_related(

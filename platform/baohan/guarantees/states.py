@@ -91,11 +91,13 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t("issue", {S.AWAITING_ISSUE}, S.ISSUED, {A.ISSUER, A.SYSTEM}, "出函成功", Milestone.ISSUED),
         _t("abandon", {S.AWAITING_PAYMENT, S.PAYMENT_FAILED}, S.ABANDONED, {A.BIDDER}, "放弃购买保函"),
+        # The bidder may withdraw before approval; after it, leaving goes through abandon (and its checks).
+        _t("withdraw", {S.DRAFT, S.UNDERWRITING}, S.CANCELLED, {A.BIDDER}, "撤回申请"),
         _t(
             "cancel",
             {S.DRAFT, S.UNDERWRITING, S.AWAITING_PAYMENT, S.PAYMENT_FAILED},
             S.CANCELLED,
-            {A.BIDDER, A.SYSTEM, A.STAFF},
+            {A.SYSTEM, A.STAFF},
             "订单取消",
         ),
         _t("surrender", {S.ISSUED}, S.SURRENDERED, {A.SYSTEM}, "退保成功"),

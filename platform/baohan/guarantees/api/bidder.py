@@ -197,6 +197,10 @@ class QuoteView(BidderView):
         section = Section.objects.filter(code=data.validated_data["section"]).first()
         if section is None:
             raise NotFound("section_not_found", "标段不存在")
+        if data.validated_data["deposit_kind"] not in {d.kind.value for d in pack.products.deposit_kinds}:
+            raise serializers.ValidationError({"deposit_kind": "本中心不提供该保证金类型"})
+        if data.validated_data["issuer_kind"] not in {k.kind.value for k in pack.products.issuer_kinds}:
+            raise serializers.ValidationError({"issuer_kind": "本中心不提供该保函类型"})
         panel = orders.issuer_panel(
             pack=pack, deposit_kind=data.validated_data["deposit_kind"], issuer_kind=data.validated_data["issuer_kind"]
         )
@@ -356,7 +360,9 @@ class RefundEligibilityView(BidderView):
         decision = refunds.refund_eligibility(order=order, trigger=RefundTrigger(raw) if raw else None)
         return Response(
             {
-                "allowed": decision.allowed and order.state == OrderState.ISSUED,
+                "allowed": decision.allowed
+                and order.state == OrderState.ISSUED
+                and not order.refunds.exclude(state=Refund.State.REFUSED).exists(),
                 "order_state": order.state,
                 "trigger": decision.trigger.value,
                 "section_status": decision.section_status.value,

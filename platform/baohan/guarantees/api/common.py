@@ -36,6 +36,7 @@ def payment_instructions(*, order: Order, pack: RulePack) -> dict[str, Any]:
     for rule in pack.payment.payer_rules:
         if order.section.project_type in rule.project_types:
             payer = rule.payer
+            break
     deadline = order.section.deposit_deadline
     return {
         "payable_amount": order.payable_amount,

@@ -48,8 +48,8 @@ def invoice_eligibility(*, order: Order) -> InvoiceEligibility:
             return InvoiceEligibility(False, f"{CONDITION_TEXT[condition]}方可申请发票", version)
         if condition == InvoiceCondition.ORDER_COMPLETED and order.state != OrderState.ISSUED:
             return InvoiceEligibility(False, f"{CONDITION_TEXT[condition]}方可申请发票", version)
-    if order.state not in (OrderState.ISSUED, OrderState.SURRENDERED):
-        return InvoiceEligibility(False, "订单出函后方可申请发票", version)
+    if order.state != OrderState.ISSUED:
+        return InvoiceEligibility(False, "仅已出函且未退保的订单可以申请发票", version)
     return InvoiceEligibility(True, "可以申请发票", version)
 
 

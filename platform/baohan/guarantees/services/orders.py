@@ -39,6 +39,7 @@ from baohan.sections.models import Section
 from tenants.selectors import pack_in_force, pack_of_version
 
 REMARK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to type into a bank form
+ENDED_BEFORE_UNDERWRITING = {OrderState.CANCELLED, OrderState.REJECTED, OrderState.ABANDONED}
 PRE_PAYMENT = {OrderState.DRAFT, OrderState.UNDERWRITING, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED}
 
 
@@ -103,6 +104,8 @@ def order_transition(
     """Move an order along ``name``; refuse with 409 when its state does not allow it."""
     with transaction.atomic():
         order = order_lock(order_id=order_id)
+        if actor.kind == ActorKind.ISSUER and order.issuer_code and order.issuer_code != actor.id:
+            raise NotFound("order_not_found", "订单不存在")
         transition = transition_check(machine=TRANSITIONS, name=name, state=order.state, actor=actor)
         if guard is not None:
             guard(order)
@@ -111,6 +114,10 @@ def order_transition(
         for key, value in (changes or {}).items():
             setattr(order, key, value)
         order.save()
+        if transition.target in ENDED_BEFORE_UNDERWRITING:
+            order.offers.filter(status=IssuerOffer.Status.PENDING).update(
+                status=IssuerOffer.Status.RELEASED, decided_at=timezone.now(), reason=transition.label
+            )
         _, version = pack_in_force()
         order_event_record(
             order=order,
@@ -510,6 +517,14 @@ def order_offer_decide(
                 "rate": quote.rate,
                 "premium": quote.premium,
                 "payable_amount": quote.premium,
+                "form_data": {
+                    **order.form_data,
+                    **(
+                        {"premium_rate": str(quote.rate), "premium_amount": str(quote.premium)}
+                        if "premium_amount" in order.form_data or "premium_rate" in order.form_data
+                        else {}
+                    ),
+                },
             },
             data={"issuer": issuer_code, "rate": str(quote.rate), "premium": str(quote.premium), "released": released},
         )
@@ -567,19 +582,23 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
         if Order.objects.filter(guarantee_number=number).exclude(pk=order.pk).exists():
             raise Conflict("guarantee_number_taken", "保函编号已被使用", field="guarantee_number")
         valid_from = timezone.localdate(now)
-        return order_transition(
-            order_id=order_id,
-            name="issue",
-            actor=actor,
-            guard=guard,
-            changes={
-                "guarantee_number": number,
-                "issued_at": now,
-                "valid_from": valid_from,
-                "valid_until": valid_from + timedelta(days=days),
-            },
-            data={"guarantee_number": number},
-        )
+        try:
+            with transaction.atomic():
+                return order_transition(
+                    order_id=order_id,
+                    name="issue",
+                    actor=actor,
+                    guard=guard,
+                    changes={
+                        "guarantee_number": number,
+                        "issued_at": now,
+                        "valid_from": valid_from,
+                        "valid_until": valid_from + timedelta(days=days),
+                    },
+                    data={"guarantee_number": number},
+                )
+        except IntegrityError as exc:
+            raise Conflict("guarantee_number_taken", "保函编号已被使用", field="guarantee_number") from exc
 
 
 def order_abandon(
@@ -600,4 +619,5 @@ def order_abandon(
 
 
 def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
-    return order_transition(order_id=order_id, name="cancel", actor=actor, reason=reason)
+    name = "withdraw" if actor.kind == ActorKind.BIDDER else "cancel"
+    return order_transition(order_id=order_id, name=name, actor=actor, reason=reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -41,8 +42,11 @@ class RefundEligibility:
     version: int
 
 
-def section_bid_opened(section: Section) -> bool:
-    return section.opened_at is not None or section.status == Section.Status.OPENED
+def section_bid_opened(section: Section, *, now: datetime | None = None) -> bool:
+    """Opened by the centre's event, or by the clock: the opening time (moved by a postponement) is past."""
+    if section.opened_at is not None or section.status == Section.Status.OPENED:
+        return True
+    return (now or timezone.now()) >= section.opening_time
 
 
 def refund_trigger_default(section: Section) -> RefundTrigger:
