@@ -24,7 +24,7 @@ def test_nul_characters_are_refused_in_paths_queries_and_bodies() -> None:
         "deposit_kind": "bid",
         "issuer_kind": "insurer",
         "issuer_codes": ["zijin"],
-        "form": {**benxi_form(None), "project_address": "本溪\x00市"},
+        "form": {**benxi_form(), "project_address": "本溪\x00市"},
     }
     status, error = bidder.post("/api/v1/orders/", request)
     assert (status, error["code"]) == (400, "malformed")
@@ -58,7 +58,7 @@ def test_dates_out_of_range_are_refused() -> None:
             "deposit_kind": "bid",
             "issuer_kind": "insurer",
             "issuer_codes": ["zijin"],
-            "form": {**benxi_form(None), "start_date": "9999-12-01"},
+            "form": {**benxi_form(), "start_date": "9999-12-01"},
         },
     )
     assert (status, error["field"], error["label"]) == (400, "start_date", "起保日期")

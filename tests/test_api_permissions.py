@@ -32,7 +32,7 @@ def benxi_order(bidder: Api, section: str, issuers: list[str]) -> dict[str, Any]
             "deposit_kind": "bid",
             "issuer_kind": "insurer",
             "issuer_codes": issuers,
-            "form": benxi_form(None),
+            "form": benxi_form(),
         },
     )
     assert status == 201, order

@@ -54,7 +54,7 @@ def benxi_committed(committed_db: None) -> Iterator[Any]:
             deposit_kind="bid",
             issuer_kind="insurer",
             issuer_codes=["zijin", "yongan"],
-            form=benxi_form(None),
+            form=benxi_form(),
         )
         order_submit(
             order_id=order.pk,
@@ -258,7 +258,7 @@ def test_after_approval_a_bidder_leaves_only_by_abandon_and_issuers_never_see_dr
     bidder, _ = bidder_api("benxi")
     centre.put("/api/v1/centre/sections/BX-WD-1", section_payload(project_type="housing", amount="20000.00"))
     request = {"section": "BX-WD-1", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["zijin"]}
-    _, order = bidder.post("/api/v1/orders/", {**request, "form": benxi_form(None)})
+    _, order = bidder.post("/api/v1/orders/", {**request, "form": benxi_form()})
     number = order["number"]
     _, page = zijin.get("/api/v1/issuer/orders/")
     assert page["results"] == []  # a draft is the bidder's own
@@ -284,3 +284,28 @@ def test_bids_count_as_opened_once_the_opening_time_passes() -> None:
     assert section_bid_opened(section, now=now + timedelta(hours=2)) is True
     section.opening_time = now + timedelta(days=3)  # postponed
     assert section_bid_opened(section, now=now + timedelta(hours=2)) is False
+
+
+@pytest.mark.django_db
+def test_a_guarantee_number_is_used_once() -> None:
+    centre = centre_api("xuancheng")
+    issued = []
+    for i in range(2):
+        bidder, operator = bidder_api("xuancheng")
+        centre.put(f"/api/v1/centre/sections/XC-GN-{i}", section_payload(project_type="construction"))
+        form = {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
+        _, order = bidder.post(
+            "/api/v1/orders/", {"section": f"XC-GN-{i}", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
+        )
+        _, order = bidder.post(
+            f"/api/v1/orders/{order['number']}/submit", {"consents": ["application_notice_authorisation"]}
+        )
+        insurer = issuer_api("xuancheng", order["issuer_code"])
+        insurer.post(
+            f"/api/v1/issuer/orders/{order['number']}/payment",
+            {"outcome": "confirmed", "amount": order["payable_amount"]},
+        )
+        issued.append(insurer.post(f"/api/v1/issuer/orders/{order['number']}/issue", {"guarantee_number": "GN-SAME-1"}))
+    (first_status, first), (second_status, second) = issued
+    assert (first_status, first["guarantee_number"]) == (200, "GN-SAME-1")
+    assert (second_status, second["code"], second["field"]) == (409, "guarantee_number_taken", "guarantee_number")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 SECTION = "BX-2026-007-02"
 
 
-def benxi_form(operator: object) -> dict[str, object]:
+def benxi_form() -> dict[str, object]:
     return {
         "construction_period_days": 365,
         "project_address": "本溪市平山区",
@@ -55,7 +55,7 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     }
 
     # A required field left out is named by its canonical name and Benxi's label.
-    incomplete = benxi_form(operator)
+    incomplete = benxi_form()
     del incomplete["insured_name"]
     request = {
         "section": SECTION,
@@ -67,12 +67,12 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     status, error = bidder.post("/api/v1/orders/", request)
     assert (status, error["code"], error["field"], error["label"]) == (400, "required", "insured_name", "名称")
     status, error = bidder.post(
-        "/api/v1/orders/", {**request, "form": {**benxi_form(operator), "applicant_uscc": "91110000000000000X"}}
+        "/api/v1/orders/", {**request, "form": {**benxi_form(), "applicant_uscc": "91110000000000000X"}}
     )
     assert (status, error["field"]) == (400, "applicant_uscc")
     assert "统一社会信用代码" in error["message"]
 
-    status, order = bidder.post("/api/v1/orders/", {**request, "form": benxi_form(operator)})
+    status, order = bidder.post("/api/v1/orders/", {**request, "form": benxi_form()})
     assert status == 201, order
     number = order["number"]
     assert order["deposit_kind"] == "performance"
@@ -83,7 +83,7 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     assert values["premium_rate"] == "0.04"
 
     # A second live order for the same section and deposit kind is refused.
-    status, error = bidder.post("/api/v1/orders/", {**request, "form": benxi_form(operator)})
+    status, error = bidder.post("/api/v1/orders/", {**request, "form": benxi_form()})
     assert (status, error["code"]) == (409, "order_exists")
 
     consents = ["broker_notice", "clauses_read", "broker_documents_read"]

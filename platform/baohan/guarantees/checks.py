@@ -13,16 +13,11 @@ phone on record. It does not check captcha or SMS codes: those need the identity
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from baohan.guarantees.errors import InvalidInput
-
-
-class OperatorCheck(Protocol):
-    def __call__(self, *, phone_on_record: str, phone: str, codes: Mapping[str, str], purpose: str) -> str: ...
 
 
 def phone_on_record(*, phone_on_record: str, phone: str, codes: Mapping[str, str], purpose: str) -> str:

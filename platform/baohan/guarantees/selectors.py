@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
@@ -51,9 +50,7 @@ def order_list_for_issuer(*, issuer_code: str, state: str = "", pending_only: bo
         ).exclude(state=OrderState.DRAFT)  # a draft is the bidder's own until submitted
     if state:
         qs = qs.filter(state=state)
-    return qs.select_related(*ORDER_RELATED).prefetch_related(
-        Prefetch("offers", queryset=IssuerOffer.objects.order_by("id"))
-    )
+    return qs.select_related(*ORDER_RELATED)
 
 
 def order_get_for_issuer(*, issuer_code: str, number: str) -> Order | None:
@@ -108,7 +105,3 @@ def order_progress(*, pack: RulePack, events: list[OrderEvent], refund: Refund |
         else []
     )
     return {"order": order_steps, "refund": refund_steps}
-
-
-def event_actor_public(event: OrderEvent) -> dict[str, Any]:
-    return {"kind": event.actor_kind, "label": event.actor_label}

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from baohan.guarantees.api.auth import IsBidder, bidder_actor, operator_of
-from baohan.guarantees.api.common import Pages, client_ip, order_detail_load, pack_context
+from baohan.guarantees.api.common import client_ip, order_response, pack_context, paged_response
 from baohan.guarantees.api.errors import ErrorSerializer
 from baohan.guarantees.api.parsers import StrictJSONParser
 from baohan.guarantees.api.serializers import (
@@ -52,12 +52,6 @@ class BidderView(APIView):
         if found is None:
             raise NotFound("order_not_found", "订单不存在")
         return found
-
-
-def _paged(view: APIView, request: Request, qs: Any, serializer: Any, context: dict[str, Any]) -> Response:
-    pages = Pages()
-    page: Any = pages.paginate_queryset(qs, request, view=view)
-    return pages.get_paginated_response(serializer(page, many=True, context=context).data)
 
 
 class TokenLogin(ObtainAuthToken):
@@ -101,7 +95,9 @@ class SectionList(APIView):
             value = request.query_params.get(key, "").strip()
             if value:
                 qs = qs.filter(**{key: value})
-        return _paged(self, request, qs.order_by("opening_time", "code"), SectionSerializer, pack_context(request))
+        return paged_response(
+            self, request, qs.order_by("opening_time", "code"), SectionSerializer, pack_context(request)
+        )
 
 
 class SectionDetail(APIView):
@@ -250,7 +246,7 @@ class OrderList(BidderView):
             search=request.query_params.get("q", "").strip(),
             state=request.query_params.get("state", "").strip(),
         )
-        return _paged(self, request, qs, OrderListSerializer, pack_context(request))
+        return paged_response(self, request, qs, OrderListSerializer, pack_context(request))
 
     @extend_schema(request=OrderCreateInput, responses={201: OrderDetailSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
@@ -265,21 +261,13 @@ class OrderList(BidderView):
             issuer_codes=v["issuer_codes"],
             form=v["form"],
         )
-        return _detail(request, order, status.HTTP_201_CREATED)
-
-
-def _detail(request: Request, order: Order, code: int = 200) -> Response:
-    context = pack_context(request)
-    fresh = Order.objects.select_related("section", "enterprise").get(pk=order.pk)
-    return Response(
-        OrderDetailSerializer(order_detail_load(order=fresh, pack=context["pack"]), context=context).data, status=code
-    )
+        return order_response(request, order, status.HTTP_201_CREATED)
 
 
 class OrderDetail(BidderView):
     @extend_schema(responses={200: OrderDetailSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return _detail(request, self.order(number))
+        return order_response(request, self.order(number))
 
 
 class OperatorCheckInput(serializers.Serializer[Any]):
@@ -307,7 +295,7 @@ class OrderSubmit(BidderView):
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
-        return _detail(request, order)
+        return order_response(request, order)
 
 
 class OrderAbandon(BidderView):
@@ -322,7 +310,7 @@ class OrderAbandon(BidderView):
             operator_phone=v["operator_phone"],
             codes={"captcha": v["captcha"], "sms_code": v["sms_code"]},
         )
-        return _detail(request, order)
+        return order_response(request, order)
 
 
 class ReasonInput(serializers.Serializer[Any]):
@@ -339,7 +327,7 @@ class OrderCancel(BidderView):
             actor=bidder_actor(request),
             reason=data.validated_data["reason"] or "投保人取消",
         )
-        return _detail(request, order)
+        return order_response(request, order)
 
 
 # --- refunds ------------------------------------------------------------------------------------------
@@ -400,7 +388,7 @@ class RefundList(BidderView):
     @extend_schema(responses={200: RefundSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         qs = Refund.objects.filter(order__enterprise=operator_of(request).enterprise).select_related("order")
-        return _paged(self, request, qs, RefundSerializer, {})
+        return paged_response(self, request, qs, RefundSerializer, {})
 
 
 class RefundAccountView(BidderView):
@@ -506,7 +494,7 @@ class AfterSalesList(BidderView):
     @extend_schema(responses={200: AfterSalesSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         qs = AfterSalesRequest.objects.filter(order__enterprise=operator_of(request).enterprise).select_related("order")
-        return _paged(self, request, qs, AfterSalesSerializer, {})
+        return paged_response(self, request, qs, AfterSalesSerializer, {})
 
 
 # --- uploads ------------------------------------------------------------------------------------------

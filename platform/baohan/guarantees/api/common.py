@@ -7,7 +7,10 @@ from typing import Any
 
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from baohan.guarantees.api.serializers import OrderDetailSerializer
 from baohan.guarantees.models import Order, Refund
 from baohan.guarantees.selectors import order_progress
 from baohan.rulepacks.models import PaymentMethod, RulePack
@@ -18,6 +21,21 @@ class Pages(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+def paged_response(view: APIView, request: Request, qs: Any, serializer: Any, context: dict[str, Any]) -> Response:
+    pages = Pages()
+    page: Any = pages.paginate_queryset(qs, request, view=view)
+    return pages.get_paginated_response(serializer(page, many=True, context=context).data)
+
+
+def order_response(request: Request, order: Order, code: int = 200) -> Response:
+    """An order's full detail, read afresh after whatever changed it."""
+    context = pack_context(request)
+    fresh = Order.objects.select_related("section", "enterprise").get(pk=order.pk)
+    return Response(
+        OrderDetailSerializer(order_detail_load(order=fresh, pack=context["pack"]), context=context).data, status=code
+    )
 
 
 def pack_context(request: Request) -> dict[str, Any]:
@@ -60,7 +78,6 @@ def order_detail_load(*, order: Order, pack: RulePack) -> Order:
     events = list(order.events.all())
     refunds = list(order.refunds.all())
     current: Refund | None = refunds[0] if refunds else None
-    draw = getattr(order, "draw", None) if hasattr(order, "draw") else None
     extra: Any = order
     extra.offer_rows = [
         {
@@ -73,7 +90,7 @@ def order_detail_load(*, order: Order, pack: RulePack) -> Order:
         }
         for o in order.offers.all()
     ]
-    extra.draw_row = draw
+    extra.draw_row = getattr(order, "draw", None)  # a missing one-to-one row raises AttributeError
     extra.consent_rows = list(order.consents.all())
     extra.event_rows = events
     extra.progress_steps = order_progress(pack=pack, events=events, refund=current)
@@ -81,5 +98,5 @@ def order_detail_load(*, order: Order, pack: RulePack) -> Order:
         payment_instructions(order=order, pack=order_pack) if order.issuer_code and order.state != "draft" else None
     )
     extra.current_refund = current
-    extra.invoice_row = getattr(order, "invoice", None) if hasattr(order, "invoice") else None
+    extra.invoice_row = getattr(order, "invoice", None)
     return order

@@ -41,11 +41,10 @@ def _first_error(detail: Any, path: str = "") -> tuple[str, str]:
         for key, value in detail.items():
             sub = f"{path}.{key}" if path else str(key)
             return _first_error(value, "" if key == "non_field_errors" else sub)
-    if isinstance(detail, list) and detail:
+    if isinstance(detail, list):
         for index, value in enumerate(detail):
             if value:
-                inner = _first_error(value, path if not isinstance(value, dict | list) else f"{path}[{index}]")
-                return inner
+                return _first_error(value, f"{path}[{index}]" if isinstance(value, dict | list) else path)
     return path, str(detail)
 
 
@@ -71,8 +70,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     code, message = next(
         ((c, m) for cls, (c, m) in DRF_CODES.items() if isinstance(exc, cls)), ("error", str(exc.detail))
     )
-    detail = exc.detail if isinstance(exc.detail, str) else message
-    if isinstance(exc, exceptions.PermissionDenied | exceptions.AuthenticationFailed) and detail:
-        message = str(detail) if not str(detail).startswith("You do not") else message
+    # Our own messages (permissions, credentials) are kept; DRF's stock ones give way to ours.
+    if isinstance(exc.detail, str) and str(exc.detail) != str(exc.default_detail):
+        message = str(exc.detail)
     response.data = body(code, message)
     return response

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from baohan.guarantees.api.auth import CredentialAuthentication, IsIssuer, principal_of
-from baohan.guarantees.api.bidder import ERRORS, _detail, _paged
+from baohan.guarantees.api.bidder import ERRORS
 from baohan.guarantees.api.centre import datetime_in_range
-from baohan.guarantees.api.common import pack_context
+from baohan.guarantees.api.common import order_response, pack_context, paged_response
 from baohan.guarantees.api.serializers import (
     AfterSalesSerializer,
     InvoiceSerializer,
@@ -59,13 +59,13 @@ class IssuerOrders(IssuerView):
             state=request.query_params.get("state", "").strip(),
             pending_only=request.query_params.get("pending", "").lower() in {"1", "true", "yes"},
         )
-        return _paged(self, request, qs, OrderListSerializer, pack_context(request))
+        return paged_response(self, request, qs, OrderListSerializer, pack_context(request))
 
 
 class IssuerOrder(IssuerView):
     @extend_schema(responses={200: OrderDetailSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return _detail(request, self.order(number))
+        return order_response(request, self.order(number))
 
 
 class DecisionInput(serializers.Serializer[Any]):
@@ -90,7 +90,7 @@ class IssuerDecision(IssuerView):
             rate=v["rate"],
             reason=v["reason"],
         )
-        return _detail(request, order)
+        return order_response(request, order)
 
 
 class PaymentInput(serializers.Serializer[Any]):
@@ -114,8 +114,6 @@ class IssuerPayment(IssuerView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         order = self.order(number)
-        if order.issuer_code != self.issuer_code:
-            raise NotFound("order_not_found", "订单不存在")
         actor = principal_of(request).actor
         if v["outcome"] == "failed":
             order = orders.order_payment_fail(order_id=order.pk, actor=actor, reason=v["reason"])
@@ -129,7 +127,7 @@ class IssuerPayment(IssuerView):
                 paid_at=v["paid_at"],
                 reference=v["reference"],
             )
-        return _detail(request, order)
+        return order_response(request, order)
 
 
 class IssueInput(serializers.Serializer[Any]):
@@ -144,14 +142,12 @@ class IssuerIssue(IssuerView):
         data = IssueInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = self.order(number)
-        if order.issuer_code != self.issuer_code:
-            raise NotFound("order_not_found", "订单不存在")
         order = orders.order_issue(
             order_id=order.pk,
             actor=principal_of(request).actor,
             guarantee_number=data.validated_data["guarantee_number"],
         )
-        return _detail(request, order)
+        return order_response(request, order)
 
 
 class IssuerRefunds(IssuerView):
@@ -167,7 +163,7 @@ class IssuerRefunds(IssuerView):
         state = request.query_params.get("state", "").strip()
         if state:
             qs = qs.filter(state=state)
-        return _paged(self, request, qs, RefundSerializer, {})
+        return paged_response(self, request, qs, RefundSerializer, {})
 
 
 def _own_refund(issuer_code: str, number: str) -> Refund:
@@ -224,7 +220,7 @@ class IssuerInvoices(IssuerView):
     @extend_schema(responses={200: InvoiceSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         qs = Invoice.objects.filter(order__issuer_code=self.issuer_code).select_related("order").order_by("-created_at")
-        return _paged(self, request, qs, InvoiceSerializer, {})
+        return paged_response(self, request, qs, InvoiceSerializer, {})
 
 
 class IssuerInvoiceAdvance(IssuerView):
@@ -253,7 +249,7 @@ class IssuerAfterSales(IssuerView):
     @extend_schema(responses={200: AfterSalesSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         qs = AfterSalesRequest.objects.filter(order__issuer_code=self.issuer_code).select_related("order")
-        return _paged(self, request, qs, AfterSalesSerializer, {})
+        return paged_response(self, request, qs, AfterSalesSerializer, {})
 
 
 class IssuerAfterSalesAdvance(IssuerView):

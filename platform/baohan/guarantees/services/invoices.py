@@ -12,7 +12,7 @@ from django.utils import timezone
 from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.forms import bank_account_clean, phone_clean, uscc_clean
 from baohan.guarantees.models import Enterprise, Invoice, InvoiceAddress, InvoiceTitle, Order, OrderEvent
-from baohan.guarantees.services.orders import order_event_record, order_lock, transition_check
+from baohan.guarantees.services.orders import order_lock, subject_move, transition_check
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.states import INVOICE_TRANSITIONS, NEW, Actor, ActorKind
 from baohan.rulepacks.models import InvoiceCondition, InvoiceForm, InvoiceType, OrderState
@@ -159,13 +159,13 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
         title = invoice_title_clean(title_values, special=special)
         shipping = invoice_address_clean(address_values) if form == InvoiceForm.PAPER.value else {}
         email = _text(values, "email", "接收邮箱", required=False)
-        transition_check(machine=INVOICE_TRANSITIONS, name="invoice_request", state=NEW, actor=actor)
         try:
             with transaction.atomic():
                 invoice = Invoice.objects.create(
                     order=order,
-                    form=str(form),
-                    type=str(kind),
+                    state=NEW,
+                    form=form,
+                    type=kind,
                     amount=order.premium,
                     email=email,
                     rule_pack_version=version,
@@ -174,18 +174,20 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
                 )
         except IntegrityError as exc:
             raise Conflict("invoice_exists", "该订单已申请发票") from exc
-        order_event_record(
-            order=order,
-            subject=OrderEvent.Subject.INVOICE,
-            subject_id=invoice.pk,
-            transition="invoice_request",
-            actor=actor,
-            from_state="",
-            to_state=invoice.state,
-            version=version,
-            data={"form": form, "type": kind},
-        )
+        _invoice_move(invoice=invoice, name="invoice_request", actor=actor, data={"form": form, "type": kind})
     return invoice
+
+
+def _invoice_move(*, invoice: Invoice, name: str, actor: Actor, data: Mapping[str, Any] | None = None) -> None:
+    subject_move(
+        row=invoice,
+        order=invoice.order,
+        subject=OrderEvent.Subject.INVOICE,
+        machine=INVOICE_TRANSITIONS,
+        name=name,
+        actor=actor,
+        data=data,
+    )
 
 
 def invoice_advance(
@@ -195,7 +197,7 @@ def invoice_advance(
         invoice = Invoice.objects.select_for_update().select_related("order").filter(pk=invoice_id).first()
         if invoice is None or (actor.kind == ActorKind.ISSUER and invoice.order.issuer_code != actor.id):
             raise NotFound("invoice_not_found", "发票申请不存在")
-        transition = transition_check(machine=INVOICE_TRANSITIONS, name=name, state=invoice.state, actor=actor)
+        transition_check(machine=INVOICE_TRANSITIONS, name=name, state=invoice.state, actor=actor)
         if name == "invoice_issue":
             if not invoice_number.strip():
                 raise InvalidInput("required", "请填写发票号码", field="invoice_number")
@@ -207,18 +209,5 @@ def invoice_advance(
                 tracking_number.strip(),
             )
             invoice.issued_at = timezone.now()
-        from_state = invoice.state
-        invoice.state = transition.target
-        invoice.save()
-        _, version = pack_in_force()
-        order_event_record(
-            order=invoice.order,
-            subject=OrderEvent.Subject.INVOICE,
-            subject_id=invoice.pk,
-            transition=name,
-            actor=actor,
-            from_state=from_state,
-            to_state=invoice.state,
-            version=version,
-        )
+        _invoice_move(invoice=invoice, name=name, actor=actor)
     return invoice

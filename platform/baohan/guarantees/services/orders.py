@@ -39,6 +39,7 @@ from baohan.sections.models import Section
 from tenants.selectors import pack_in_force, pack_of_version
 
 REMARK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to type into a bank form
+OFFER_DECISIONS = {"approve", "reject"}  # made by order_offer_decide, which checks the issuer's offer
 ENDED_BEFORE_UNDERWRITING = {OrderState.CANCELLED, OrderState.REJECTED, OrderState.ABANDONED}
 PRE_PAYMENT = {OrderState.DRAFT, OrderState.UNDERWRITING, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED}
 
@@ -84,6 +85,38 @@ def transition_check(*, machine: Mapping[str, Transition], name: str, state: str
     return transition
 
 
+def subject_move(
+    *,
+    row: Any,
+    order: Order,
+    subject: str,
+    machine: Mapping[str, Transition],
+    name: str,
+    actor: Actor,
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Move a refund, invoice or after-sales request (``row``, locked by the caller) along ``name``
+    and write the event on its order's timeline. A new row starts from state ``NEW`` ("")."""
+    transition = transition_check(machine=machine, name=name, state=row.state, actor=actor)
+    from_state = row.state
+    row.state = transition.target
+    row.save()
+    _, version = pack_in_force()
+    order_event_record(
+        order=order,
+        subject=subject,
+        subject_id=row.pk,
+        transition=name,
+        actor=actor,
+        from_state=from_state,
+        to_state=row.state,
+        version=version,
+        reason=reason,
+        data=data,
+    )
+
+
 def order_lock(*, order_id: int) -> Order:
     try:
         return Order.objects.select_for_update().get(pk=order_id)
@@ -104,7 +137,8 @@ def order_transition(
     """Move an order along ``name``; refuse with 409 when its state does not allow it."""
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if actor.kind == ActorKind.ISSUER and order.issuer_code and order.issuer_code != actor.id:
+        # An issuer acts only on orders it underwrites; underwriting decisions go through its offer.
+        if actor.kind == ActorKind.ISSUER and name not in OFFER_DECISIONS and order.issuer_code != actor.id:
             raise NotFound("order_not_found", "订单不存在")
         transition = transition_check(machine=TRANSITIONS, name=name, state=order.state, actor=actor)
         if guard is not None:
@@ -135,7 +169,8 @@ def order_transition(
 # --- numbers ------------------------------------------------------------------------------------
 
 
-def _next_id(table: str) -> int:
+def row_id_next(table: str) -> int:
+    """The id the next row of ``table`` will get, taken now so numbers can be made from it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
         row = cursor.fetchone()
@@ -282,7 +317,7 @@ def order_create(
 
     single = len(chosen) == 1
     with transaction.atomic():
-        ident = _next_id("guarantees_order")
+        ident = row_id_next("guarantees_order")
         order = Order(
             id=ident,
             number=number_make(prefix="", ident=ident),
@@ -566,11 +601,6 @@ def order_payment_fail(*, order_id: int, actor: Actor, reason: str) -> Order:
 
 def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> Order:
     now = timezone.now()
-
-    def guard(order: Order) -> None:
-        if actor.kind == ActorKind.ISSUER and actor.id != order.issuer_code:
-            raise NotFound("order_not_found", "订单不存在")
-
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         days = int(
@@ -579,8 +609,6 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
             or order.section.bid_validity_days
         )
         number = guarantee_number.strip() or number_make(prefix="BH", ident=order.pk, when=now)
-        if Order.objects.filter(guarantee_number=number).exclude(pk=order.pk).exists():
-            raise Conflict("guarantee_number_taken", "保函编号已被使用", field="guarantee_number")
         valid_from = timezone.localdate(now)
         try:
             with transaction.atomic():
@@ -588,7 +616,6 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
                     order_id=order_id,
                     name="issue",
                     actor=actor,
-                    guard=guard,
                     changes={
                         "guarantee_number": number,
                         "issued_at": now,

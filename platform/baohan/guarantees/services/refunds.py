@@ -16,11 +16,11 @@ from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFoun
 from baohan.guarantees.forms import form_clean
 from baohan.guarantees.models import Order, OrderEvent, Refund
 from baohan.guarantees.services.orders import (
-    _next_id,
     number_make,
-    order_event_record,
     order_lock,
     order_transition,
+    row_id_next,
+    subject_move,
     transition_check,
 )
 from baohan.guarantees.states import REFUND_TRANSITIONS, Actor, ActorKind
@@ -110,20 +110,13 @@ def _refund_lock(refund_id: int) -> Refund:
 def _refund_move(
     *, refund: Refund, name: str, actor: Actor, reason: str = "", data: Mapping[str, Any] | None = None
 ) -> None:
-    transition = transition_check(machine=REFUND_TRANSITIONS, name=name, state=refund.state, actor=actor)
-    from_state = refund.state
-    refund.state = transition.target
-    refund.save()
-    _, version = pack_in_force()
-    order_event_record(
+    subject_move(
+        row=refund,
         order=refund.order,
         subject=OrderEvent.Subject.REFUND,
-        subject_id=refund.pk,
-        transition=name,
+        machine=REFUND_TRANSITIONS,
+        name=name,
         actor=actor,
-        from_state=from_state,
-        to_state=refund.state,
-        version=version,
         reason=reason,
         data=data,
     )
@@ -142,7 +135,7 @@ def refund_request(
         decision = refund_eligibility(order=order, trigger=trigger)
         if not decision.allowed:
             raise NotAllowed("refund_refused", f"不符合退保条件：{decision.rule_text}", field="trigger")
-        ident = _next_id("guarantees_refund")
+        ident = row_id_next("guarantees_refund")
         refund = Refund.objects.create(
             id=ident,
             number=number_make(prefix="T", ident=ident),

@@ -68,7 +68,7 @@ def upload_store(*, enterprise: Enterprise, purpose: str, file: Any) -> Upload:
     for chunk in file.chunks():
         digest.update(chunk)
     file.seek(0)
-    suffix = {"JPEG": "jpg", "PNG": "png", "PDF": "pdf"}[kind] if kind in CONTENT_TYPES else "bin"
+    suffix = {"JPEG": "jpg", "PNG": "png", "PDF": "pdf"}[kind]
     upload = Upload(
         enterprise=enterprise,
         purpose=purpose,
