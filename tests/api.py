@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from captcha.models import CaptchaStore
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +22,7 @@ from stdnum.cn import uscc
 from baohan.guarantees.api.auth import credential_create
 from baohan.guarantees.models import Operator
 from baohan.guarantees.services.accounts import bidder_register
+from baohan.identity.models import SmsMessage
 from tenants.models import Tenant
 
 _serial = itertools.count(1)
@@ -102,6 +106,39 @@ def bidder_api(code: str, *, n: int | None = None, **overrides: Any) -> tuple[Ap
         token, _ = Token.objects.get_or_create(user=operator.user)
     connection.set_schema_to_public()
     return Api(f"{code}.localhost", f"Token {token.key}"), operator
+
+
+def captcha_answer(code: str, key: str) -> str:
+    """What the picture shows: read from the captcha store, as a person reads the image."""
+    with tenant_context(tenant(code)):
+        answer = CaptchaStore.objects.get(hashkey=key).response
+    connection.set_schema_to_public()
+    return answer
+
+
+def outbox_code(code: str, phone: str) -> str:
+    """The last code texted to ``phone`` on centre ``code``, read from the dev outbox."""
+    with tenant_context(tenant(code)):
+        message = SmsMessage.objects.filter(phone=phone).order_by("-created_at").first()
+        assert message is not None, f"no text was sent to {phone}"
+        found = message.params.get("code") or re.search(r"\d{6}", message.text).group(0)  # type: ignore[union-attr]
+    connection.set_schema_to_public()
+    return str(found)
+
+
+def sms_code(api: Api, code: str, phone: str, purpose: str) -> str:
+    """Ask for an operator-check code through the API (captcha first) and read it from the outbox.
+
+    The per-phone send interval is waived, as if a minute had passed since the last send."""
+    caches["global"].delete(f"sms:gap:{phone}")
+    status, captcha = api.post("/api/v1/captcha")
+    assert status == 201, captcha
+    status, sent = api.post(
+        "/api/v1/sms-codes",
+        {"purpose": purpose, "captcha_key": captcha["key"], "captcha": captcha_answer(code, captcha["key"])},
+    )
+    assert status == 201, sent
+    return outbox_code(code, phone)
 
 
 def section_payload(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 
@@ -34,6 +35,12 @@ def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_global_counters() -> None:
+    """SMS send limits are counted across centres in the "global" cache: each test starts afresh."""
+    caches["global"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from baohan.guarantees.services.accounts import bidder_register
 from baohan.guarantees.services.orders import order_create, order_offer_decide, order_submit
 from baohan.guarantees.states import Actor, ActorKind
 from baohan.sections.models import Section
-from tests.api import bidder_api, centre_api, issuer_api, png_bytes, section_payload, tenant, uscc_make
+from tests.api import bidder_api, centre_api, issuer_api, png_bytes, section_payload, sms_code, tenant, uscc_make
 from tests.test_scenario_benxi import benxi_form
 
 
@@ -147,8 +147,8 @@ def test_xinjiang_abandon_needs_the_operator_and_hides_the_order() -> None:
         "project_type": "government_procurement",
         "bid_validity_days": 30,
         "account_permit": upload["id"],
-        "captcha": "1",
-        "sms_code": "1",
+        "captcha": "x",
+        "sms_code": sms_code(bidder, "xinjiang", operator.phone, "application"),
     }
     _, order = bidder.post(
         "/api/v1/orders/",
@@ -169,13 +169,26 @@ def test_xinjiang_abandon_needs_the_operator_and_hides_the_order() -> None:
     assert order["payment"]["payer"] == "any"  # procurement: personal or enterprise online banking
     status, error = bidder.post(f"/api/v1/orders/{number}/abandon", {"operator_phone": "13000000000"})
     assert (status, error["code"], error["field"]) == (400, "operator_check_failed", "operator_phone")
+    status, error = bidder.post(
+        f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone, "captcha": "x", "sms_code": "000000"}
+    )
+    assert (status, error["code"], error["field"]) == (400, "sms_code_missing", "sms_code")
+    code = sms_code(bidder, "xinjiang", operator.phone, "abandon")
+    wrong = "000000" if code != "000000" else "111111"
+    status, error = bidder.post(
+        f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone, "captcha": "x", "sms_code": wrong}
+    )
+    assert (status, error["code"]) == (400, "sms_code_wrong")
+    _, still = bidder.get(f"/api/v1/orders/{number}")
+    assert still["state"] == "awaiting_payment"
     status, order = bidder.post(
-        f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
+        f"/api/v1/orders/{number}/abandon", {"operator_phone": operator.phone, "captcha": "x", "sms_code": code}
     )
     assert (status, order["state"], order["state_label"]) == (200, "abandoned", "放弃")
     _, page = bidder.get("/api/v1/orders/")
     assert number not in [o["number"] for o in page["results"]]
     # The bidder may choose again for the same section: the abandoned order no longer counts as live.
+    form["sms_code"] = sms_code(bidder, "xinjiang", operator.phone, "application")
     status, again = bidder.post(
         "/api/v1/orders/",
         {
@@ -194,7 +207,11 @@ def test_section_events_follow_through_to_orders() -> None:
     centre = centre_api("xuancheng")
     bidder, operator = bidder_api("xuancheng")
     centre.put("/api/v1/centre/sections/XC-EV-1", section_payload(project_type="construction"))
-    form = {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
+    form = {
+        "operator_phone": operator.phone,
+        "captcha": "x",
+        "sms_code": sms_code(bidder, "xuancheng", operator.phone, "application"),
+    }
     _, order = bidder.post(
         "/api/v1/orders/", {"section": "XC-EV-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
     )
@@ -231,7 +248,11 @@ def test_a_payment_after_the_deadline_is_refused() -> None:
     centre = centre_api("xuancheng")
     bidder, operator = bidder_api("xuancheng")
     centre.put("/api/v1/centre/sections/XC-LATE-1", section_payload(project_type="construction"))
-    form = {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
+    form = {
+        "operator_phone": operator.phone,
+        "captcha": "x",
+        "sms_code": sms_code(bidder, "xuancheng", operator.phone, "application"),
+    }
     _, order = bidder.post(
         "/api/v1/orders/", {"section": "XC-LATE-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
     )
@@ -293,7 +314,11 @@ def test_a_guarantee_number_is_used_once() -> None:
     for i in range(2):
         bidder, operator = bidder_api("xuancheng")
         centre.put(f"/api/v1/centre/sections/XC-GN-{i}", section_payload(project_type="construction"))
-        form = {"operator_phone": operator.phone, "captcha": "1", "sms_code": "1"}
+        form = {
+            "operator_phone": operator.phone,
+            "captcha": "x",
+            "sms_code": sms_code(bidder, "xuancheng", operator.phone, "application"),
+        }
         _, order = bidder.post(
             "/api/v1/orders/", {"section": f"XC-GN-{i}", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api import bidder_api, centre_api, issuer_api, money, png_bytes, section_payload
+from tests.api import bidder_api, centre_api, issuer_api, money, png_bytes, section_payload, sms_code
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_xinjiang_bid_bond_from_application_to_refund() -> None:
         "operator_name": operator.name,
         "operator_phone": operator.phone,
         "captcha": "0532",
-        "sms_code": "123456",
+        "sms_code": sms_code(bidder, "xinjiang", operator.phone, "application"),
     }
     status, order = bidder.post(
         "/api/v1/orders/",
@@ -166,7 +166,7 @@ def test_xinjiang_bid_bond_from_application_to_refund() -> None:
             "bank_name": "中国建设银行乌鲁木齐分行",
             "operator_phone": operator.phone,
             "captcha": "0532",
-            "sms_code": "123456",
+            "sms_code": sms_code(bidder, "xinjiang", operator.phone, "refund_account"),
         },
     )
     assert status == 200, refund

@@ -7,7 +7,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from baohan.guarantees.models import AllocationDraw, Refund
-from tests.api import bidder_api, centre_api, issuer_api, section_payload, tenant
+from tests.api import bidder_api, centre_api, issuer_api, section_payload, sms_code, tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,12 @@ def test_xuancheng_random_allocation_and_refused_refund_after_opening() -> None:
     )
     assert (status, error["code"], error["field"]) == (400, "issuer_allocated", "issuer_codes")
 
-    form = {"operator_name": operator.name, "operator_phone": operator.phone, "captcha": "1234", "sms_code": "654321"}
+    form = {
+        "operator_name": operator.name,
+        "operator_phone": operator.phone,
+        "captcha": "1234",
+        "sms_code": sms_code(bidder, "xuancheng", operator.phone, "application"),
+    }
     status, order = bidder.post(
         "/api/v1/orders/", {"section": SECTION, "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
     )

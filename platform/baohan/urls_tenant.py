@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
     path("api/v1/", include("baohan.guarantees.api.urls")),
+    path("", include("baohan.identity.urls")),
 ]

@@ -33,3 +33,9 @@ class Conflict(DomainError):
     """The order is not in a state where this can happen, or someone else got there first."""
 
     status = 409
+
+
+class TooMany(DomainError):
+    """Too many attempts or sends: wait and try again."""
+
+    status = 429

@@ -19,6 +19,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from baohan.guarantees.errors import InvalidInput
+from baohan.identity.fields import mask_tail
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FieldSource
 from baohan.rulepacks.models import FormField, RulePack
 
@@ -124,6 +125,11 @@ class CleanForm:
     labels: dict[str, str] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)
     uploads: dict[str, str] = field(default_factory=dict)
+    # ID and bank account numbers: kept apart to be stored encrypted; ``data`` holds them masked.
+    private: dict[str, str] = field(default_factory=dict)
+
+
+SENSITIVE_KINDS = frozenset({FieldKind.BANK_ACCOUNT, FieldKind.ID_NUMBER})
 
 
 def form_clean(
@@ -163,6 +169,9 @@ def form_clean(
         elif canonical.kind == FieldKind.FILE:
             out.uploads[form_field.name] = value
             out.data[form_field.name] = value
+        elif canonical.kind in SENSITIVE_KINDS:
+            out.private[form_field.name] = str(value)
+            out.data[form_field.name] = mask_tail(str(value))
         else:
             out.data[form_field.name] = value
     return out

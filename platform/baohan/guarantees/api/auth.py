@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
@@ -98,6 +100,22 @@ class IsBidder(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         return bool(getattr(user, "is_authenticated", False) and isinstance(getattr(user, "operator", None), Operator))
+
+
+class IsAccount(permissions.BasePermission):
+    """Any bidder account of this centre, with or without a verified enterprise yet."""
+
+    message = "请先登录"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, AbstractBaseUser) and request.user.is_authenticated
+
+
+def account_of(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise exceptions.NotAuthenticated("请先登录")
+    return user
 
 
 class _IsCredential(permissions.BasePermission):

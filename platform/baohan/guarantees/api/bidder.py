@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from baohan.guarantees.api.auth import IsBidder, bidder_actor, operator_of
+from baohan.guarantees.api.auth import IsAccount, IsBidder, account_of, bidder_actor, operator_of
 from baohan.guarantees.api.common import client_ip, order_response, pack_context, paged_response
 from baohan.guarantees.api.errors import ErrorSerializer
 from baohan.guarantees.api.parsers import StrictJSONParser
@@ -32,7 +32,7 @@ from baohan.guarantees.api.serializers import (
     SectionSerializer,
 )
 from baohan.guarantees.errors import NotFound
-from baohan.guarantees.models import AfterSalesRequest, Order, Refund
+from baohan.guarantees.models import AfterSalesRequest, Operator, Order, Refund
 from baohan.guarantees.quotes import quote_for_issuer
 from baohan.guarantees.selectors import order_get_for_enterprise, order_list_for_enterprise
 from baohan.guarantees.services import aftersales, invoices, orders, refunds, uploads
@@ -501,6 +501,7 @@ class AfterSalesList(BidderView):
 
 
 class UploadView(BidderView):
+    permission_classes = [IsAccount]
     parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
     field_labels = {"purpose": "用途", "file": "文件"}
 
@@ -515,8 +516,11 @@ class UploadView(BidderView):
     def post(self, request: Request) -> Response:
         data: Any = request.data
         purpose = data.get("purpose", "") if hasattr(data, "get") else ""
+        user = account_of(request)
+        operator = Operator.objects.filter(user=user).select_related("enterprise").first()
         upload = uploads.upload_store(
-            enterprise=operator_of(request).enterprise,
+            enterprise=operator.enterprise if operator else None,
+            owner=user,
             purpose=purpose if isinstance(purpose, str) else "",
             file=request.FILES.get("file"),
         )

@@ -8,10 +8,18 @@ from rest_framework import serializers
 
 from baohan.guarantees.models import AfterSalesRequest, Invoice, InvoiceAddress, InvoiceTitle, Order, Refund
 from baohan.guarantees.selectors import state_label
+from baohan.identity.fields import mask_tail
 from baohan.rulepacks.models import RulePack
 from baohan.sections.models import Section
 
 Ser = serializers.Serializer
+
+
+class MaskedField(serializers.CharField):
+    """An ID or bank account number: shown with all but its last four characters masked."""
+
+    def to_representation(self, value: Any) -> str:
+        return mask_tail(str(value) if value is not None else "")
 
 
 def _pack(serializer: serializers.BaseSerializer[Any]) -> RulePack:
@@ -87,6 +95,7 @@ class OrderListSerializer(serializers.ModelSerializer[Order]):
 
 class RefundSerializer(serializers.ModelSerializer[Refund]):
     order_number = serializers.CharField(source="order.number")
+    account_number = MaskedField(read_only=True)
     state_label = serializers.CharField(source="get_state_display")
 
     class Meta:
@@ -116,6 +125,7 @@ class RefundSerializer(serializers.ModelSerializer[Refund]):
 class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
     order_number = serializers.CharField(source="order.number")
     state_label = serializers.CharField(source="get_state_display")
+    bank_account = MaskedField(read_only=True)
 
     class Meta:
         model = Invoice
@@ -146,6 +156,8 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
 
 
 class InvoiceTitleSerializer(serializers.ModelSerializer[InvoiceTitle]):
+    bank_account = MaskedField(read_only=True)
+
     class Meta:
         model = InvoiceTitle
         fields = ["id", "title", "taxpayer_id", "registered_address", "registered_phone", "bank_name", "bank_account"]

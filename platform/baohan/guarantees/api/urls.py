@@ -4,12 +4,18 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from baohan.guarantees.api import bidder, centre, issuer
+from baohan.identity import api as identity
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/token", bidder.TokenLogin.as_view(), name="api-token"),
+    path("captcha", identity.CaptchaView.as_view()),
+    path("sms-codes", identity.SmsCodeView.as_view()),
+    path("enterprise-verification", identity.EnterpriseVerificationView.as_view()),
+    path("centre/enterprise-verifications/", identity.CentreVerificationList.as_view()),
+    path("centre/enterprise-verifications/<int:pk>/review", identity.CentreVerificationReview.as_view()),
     # bidder
     path("catalogue", bidder.Catalogue.as_view()),
     path("sections/", bidder.SectionList.as_view()),

@@ -1,6 +1,7 @@
 """Bidder accounts: a login, its operator and the enterprise it acts for.
 
-The centre-specific login methods (SMS, CA key, hand-off) build on this in the identity layer.
+Accounts made here (demo data, staff) sign in with their phone and password where the pack
+offers it; the centre-specific logins (SMS, CA key, hand-off) live in ``baohan.identity``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.db import transaction
 from baohan.guarantees.errors import Conflict, InvalidInput
 from baohan.guarantees.forms import bank_account_clean, phone_clean, uscc_clean
 from baohan.guarantees.models import Enterprise, Operator
+from baohan.identity.models import UserPhone
 
 
 def bidder_register(
@@ -53,8 +55,11 @@ def bidder_register(
                 "basic_account_name": basic_account_name or enterprise_name.strip(),
                 "basic_bank_name": basic_bank_name,
                 "basic_account_number": basic_account_number,
+                "verification": Enterprise.Verification.VERIFIED,
+                "source": "register",
             },
         )
         user = user_model.objects.create_user(username=username, password=password)
         assert isinstance(user, AbstractUser)
+        UserPhone.objects.create(user=user, phone=phone, verified=True)
         return Operator.objects.create(user=user, enterprise=enterprise, name=operator_name, phone=phone, email=email)

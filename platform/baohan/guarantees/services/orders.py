@@ -276,6 +276,8 @@ def order_create(
     form: Mapping[str, Any],
 ) -> Order:
     pack, version = pack_in_force()
+    if pack.enterprise.manual_review and operator.enterprise.verification != Enterprise.Verification.VERIFIED:
+        raise NotAllowed("enterprise_not_verified", "企业信息认证通过后才能申请保函")
     section = Section.objects.filter(code=section_code).first()
     if section is None:
         raise InvalidInput("unknown_section", f"标段 {section_code} 不存在", field="section")
@@ -304,7 +306,7 @@ def order_create(
     )
     _uploads_check(enterprise=enterprise, uploads=clean.uploads, labels=clean.labels)
     check = ""
-    if clean.checks:  # the form asks the operator to prove presence (phone + captcha + SMS code)
+    if any(f.name == "sms_code" for f in pack.forms.application):  # the pack asks the operator to prove presence
         check = operator_check(
             phone_on_record=operator.phone,
             phone=str(clean.data.get("operator_phone", "")),
@@ -330,6 +332,7 @@ def order_create(
             issuer_code=chosen[0].code if single else "",
             form_data=clean.data,
             form_labels=clean.labels,
+            form_private=json.dumps(clean.private) if clean.private else "",
             insured_amount=insured,
             rate=reference.rate,
             premium=reference.premium,
@@ -634,15 +637,17 @@ def order_abandon(
     pack, _ = pack_in_force()
     if not pack.abandon.enabled:
         raise NotAllowed("abandon_not_offered", "本中心不支持放弃购买保函")
-    with transaction.atomic():
-        order = order_lock(order_id=order_id)
-        transition_check(machine=TRANSITIONS, name="abandon", state=order.state, actor=actor)
-        check = ""
-        if pack.abandon.operator_check:
-            check = operator_check(
-                phone_on_record=order.operator_phone, phone=operator_phone, codes=dict(codes or {}), purpose="abandon"
-            )
-        return order_transition(order_id=order_id, name="abandon", actor=actor, data={"operator_check": check})
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("order_not_found", "订单不存在")
+    transition_check(machine=TRANSITIONS, name="abandon", state=order.state, actor=actor)
+    check = ""
+    if pack.abandon.operator_check:
+        # Outside the transaction: a wrong code's try is counted even though nothing else changes.
+        check = operator_check(
+            phone_on_record=order.operator_phone, phone=operator_phone, codes=dict(codes or {}), purpose="abandon"
+        )
+    return order_transition(order_id=order_id, name="abandon", actor=actor, data={"operator_check": check})
 
 
 def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:

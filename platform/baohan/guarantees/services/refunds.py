@@ -167,23 +167,28 @@ def refund_request(
 
 def refund_account_confirm(*, refund_id: int, actor: Actor, values: Mapping[str, Any]) -> Refund:
     pack, _ = pack_in_force()
+    current = Refund.objects.select_related("order").filter(pk=refund_id).first()
+    if current is None:
+        raise NotFound("refund_not_found", "退保申请不存在")
+    transition_check(machine=REFUND_TRANSITIONS, name="refund_confirm_account", state=current.state, actor=actor)
+    fields = list(pack.forms.refund_account)
+    if not fields:
+        raise InvalidInput("no_account_form", "本中心未配置退费账户表单")
+    clean = form_clean(pack=pack, fields=fields, values=dict(values), defaults={})
+    check = ""
+    if any(f.name == "sms_code" for f in fields) or "operator_phone" in clean.data:
+        # Outside the transaction: a wrong code's try is counted even though nothing else changes.
+        check = operator_check(
+            phone_on_record=current.order.operator_phone,
+            phone=str(clean.data.get("operator_phone", "")),
+            codes=clean.checks,
+            purpose="refund_account",
+        )
     with transaction.atomic():
         refund = _refund_lock(refund_id)
         transition_check(machine=REFUND_TRANSITIONS, name="refund_confirm_account", state=refund.state, actor=actor)
-        fields = list(pack.forms.refund_account)
-        if not fields:
-            raise InvalidInput("no_account_form", "本中心未配置退费账户表单")
-        clean = form_clean(pack=pack, fields=fields, values=dict(values), defaults={})
-        check = ""
-        if clean.checks or "operator_phone" in clean.data:
-            check = operator_check(
-                phone_on_record=refund.order.operator_phone,
-                phone=str(clean.data.get("operator_phone", "")),
-                codes=clean.checks,
-                purpose="refund_account",
-            )
         refund.account_name = str(clean.data.get("account_name", ""))
-        refund.account_number = str(clean.data.get("account_number", ""))
+        refund.account_number = clean.private.get("account_number", "")
         refund.bank_name = str(clean.data.get("bank_name", ""))
         _refund_move(refund=refund, name="refund_confirm_account", actor=actor, data={"operator_check": check})
     return refund

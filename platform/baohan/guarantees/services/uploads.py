@@ -6,6 +6,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from PIL import Image, UnidentifiedImageError
 
 from baohan.guarantees.errors import InvalidInput
@@ -44,7 +45,7 @@ def _detect(file: Any) -> str:
     return kind
 
 
-def upload_store(*, enterprise: Enterprise, purpose: str, file: Any) -> Upload:
+def upload_store(*, enterprise: Enterprise | None, owner: User, purpose: str, file: Any) -> Upload:
     form_field = _field_for(purpose)
     assert form_field.upload is not None
     label = form_field.label
@@ -71,6 +72,7 @@ def upload_store(*, enterprise: Enterprise, purpose: str, file: Any) -> Upload:
     suffix = {"JPEG": "jpg", "PNG": "png", "PDF": "pdf"}[kind]
     upload = Upload(
         enterprise=enterprise,
+        owner=owner,
         purpose=purpose,
         original_name=(file.name or "")[:200],
         content_type=CONTENT_TYPES[kind],

@@ -1,0 +1,77 @@
+"""allauth's account adapter: phone storage, SMS sending, and what the centre's pack allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.stages import PhoneVerificationStage
+from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+
+from baohan.guarantees.forms import phone_clean
+from baohan.identity.models import UserPhone
+from baohan.identity.services.accounts import account_event_record
+from baohan.identity.services.sms import sms_code_queue
+from baohan.rulepacks.models import LoginMethod
+from tenants.selectors import pack_in_force
+
+PHONE_STAGE = "allauth.account.stages.PhoneVerificationStage"
+
+
+class PhoneOwnersOnlyStage(PhoneVerificationStage):
+    """Verify the phone of accounts that sign in by phone; certificate and hand-off accounts have none."""
+
+    def handle(self) -> tuple[Any, bool]:
+        user = self.login.user
+        if user is not None and not UserPhone.objects.filter(user=user).exists():
+            return None, True
+        return super().handle()  # type: ignore[no-any-return]
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        pack, _ = pack_in_force()
+        methods = set(pack.login.methods)
+        return pack.login.self_registration and bool(methods & {LoginMethod.PASSWORD, LoginMethod.SMS_CODE})
+
+    def get_login_stages(self) -> list[str]:
+        stages: list[str] = super().get_login_stages()
+        return [f"{__name__}.PhoneOwnersOnlyStage" if s == PHONE_STAGE else s for s in stages]
+
+    def phone_form_field(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("label", "手机号码")
+        return forms.CharField(max_length=11, min_length=11, **kwargs)
+
+    def clean_phone(self, phone: str) -> str:
+        try:
+            return phone_clean(phone)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def set_phone(self, user: AbstractBaseUser, phone: str, verified: bool) -> None:
+        assert isinstance(user, User)
+        UserPhone.objects.update_or_create(user=user, defaults={"phone": phone, "verified": verified})
+
+    def get_phone(self, user: AbstractBaseUser) -> tuple[str, bool] | None:
+        assert isinstance(user, User)
+        row = UserPhone.objects.filter(user=user).first()
+        return (row.phone, row.verified) if row else None
+
+    def set_phone_verified(self, user: AbstractBaseUser, phone: str) -> None:
+        assert isinstance(user, User)
+        UserPhone.objects.filter(user=user, phone=phone).update(verified=True)
+
+    def get_user_by_phone(self, phone: str) -> AbstractBaseUser | None:
+        row = UserPhone.objects.select_related("user").filter(phone=phone).first()
+        return row.user if row else None
+
+    def send_verification_code_sms(self, user: AbstractBaseUser, phone: str, code: str, **kwargs: Any) -> None:
+        sms_code_queue(phone=phone, code=code)
+
+    def login(self, request: HttpRequest, user: AbstractBaseUser) -> None:
+        super().login(request, user)
+        assert isinstance(user, User)
+        account_event_record(user=user, kind="login", actor_label=user.get_username(), data={"path": request.path})

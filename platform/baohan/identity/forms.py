@@ -1,0 +1,102 @@
+"""Forms of the sign-in pages. Every SMS send passes the image captcha and the per-phone limits first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account import forms as allauth_forms
+from captcha.fields import CaptchaField
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from baohan.guarantees.errors import DomainError
+from baohan.identity.services.sms import phone_checked, sms_send_reserve
+from tenants.selectors import pack_in_force
+
+
+def _captcha() -> CaptchaField:
+    return CaptchaField(
+        label="图形验证码", error_messages={"invalid": "图形验证码错误", "required": "请填写图形验证码"}
+    )
+
+
+def _reserve(form: forms.Form, phone: str) -> None:
+    try:
+        sms_send_reserve(phone=phone)
+    except DomainError as exc:
+        form.add_error("phone", exc.message)
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """新用户注册: phone, password, image captcha, the service terms; the SMS code follows."""
+
+    captcha = _captcha()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pack, _ = pack_in_force()
+        for consent in pack.login.registration_consents:
+            self.fields[f"consent_{consent.code}"] = forms.BooleanField(
+                label=consent.label, required=True, error_messages={"required": f"请阅读并同意{consent.label}"}
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        if not self.errors and cleaned.get("phone"):
+            _reserve(self, cleaned["phone"])
+        return cleaned
+
+
+class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
+    """短信验证码登录: the code is sent only after the image captcha."""
+
+    captcha = _captcha()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        if not self.errors and cleaned.get("phone"):
+            _reserve(self, cleaned["phone"])
+        return cleaned
+
+
+class PasswordResetRequestForm(forms.Form):
+    """忘记密码, step one: the phone and the image captcha."""
+
+    phone = forms.CharField(label="手机号码", max_length=11)
+    captcha = _captcha()
+
+    def clean_phone(self) -> str:
+        try:
+            return phone_checked(self.cleaned_data["phone"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+class PasswordResetConfirmForm(forms.Form):
+    """忘记密码, step two: the code and the new password twice."""
+
+    code = forms.CharField(label="短信验证码", max_length=6)
+    password1 = forms.CharField(label="新密码", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="确认新密码", widget=forms.PasswordInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "两次输入的密码不一致")
+        elif cleaned.get("password1"):
+            try:
+                validate_password(cleaned["password1"])
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class EnterpriseVerificationForm(forms.Form):
+    """企业信息认证 as a page; the API takes the same fields."""
+
+    enterprise_name = forms.CharField(label="企业名称", max_length=200)
+    enterprise_uscc = forms.CharField(label="统一社会信用代码", max_length=18)
+    legal_rep_name = forms.CharField(label="法人姓名", max_length=100)
+    legal_rep_id_type = forms.ChoiceField(label="证件类型")
+    legal_rep_id_number = forms.CharField(label="证件号码", max_length=40)
+    business_licence = forms.FileField(label="企业营业执照(扫描件)")

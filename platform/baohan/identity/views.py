@@ -1,0 +1,319 @@
+"""Sign-in pages that are not allauth's own: the chooser, SMS password reset, the CA-key login,
+the hand-off from the trading platform, the bidder's account and 企业信息认证, and dev pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from allauth.account.utils import perform_login
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods, require_POST
+
+from baohan.guarantees.errors import DomainError
+from baohan.guarantees.forms import field_choices
+from baohan.guarantees.models import Operator
+from baohan.guarantees.services.uploads import upload_store
+from baohan.identity.fields import mask_tail
+from baohan.identity.forms import PasswordResetConfirmForm, PasswordResetRequestForm
+from baohan.identity.lockout import login_failure_record, login_locked_check
+from baohan.identity.models import SmsCode, SmsMessage, UserPhone
+from baohan.identity.services.accounts import account_event_record
+from baohan.identity.services.logins import (
+    ca_account_take,
+    ca_challenge_text,
+    ca_login_verify,
+    ca_nonce_issue,
+    handoff_account_take,
+    handoff_verify,
+)
+from baohan.identity.services.sms import sms_code_issue, sms_code_verify
+from baohan.identity.services.verification import enterprise_verification_submit, verification_latest
+from baohan.portal.login_methods import login_choices
+from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
+from baohan.rulepacks.models import EnterpriseSource, LoginMethod
+from tenants.db import connection
+from tenants.selectors import pack_in_force
+
+log = logging.getLogger("baohan.identity")
+RESET_PHONE_KEY = "_baohan_reset_phone"
+
+
+@ensure_csrf_cookie
+def login_choice(request: HttpRequest) -> HttpResponse:
+    pack, _ = pack_in_force()
+    methods = set(pack.login.methods)
+    return render(
+        request,
+        "identity/login.html",
+        {
+            "login_choices": login_choices(pack),
+            "offers_password": LoginMethod.PASSWORD in methods,
+            "offers_sms": LoginMethod.SMS_CODE in methods,
+            "offers_ca": LoginMethod.CA_KEY in methods,
+            "offers_handoff": LoginMethod.PLATFORM_HANDOFF in methods,
+            "ca_config": pack.login.ca_key,
+            "handoff_config": pack.login.handoff,
+            "next": request.GET.get("next", ""),
+            "debug_pages": settings.DEBUG,
+        },
+    )
+
+
+# --- password reset by SMS (忘记密码) ------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        if not UserPhone.objects.filter(phone=phone).exists():
+            form.add_error("phone", "该手机号未注册")
+        else:
+            try:
+                sms_code_issue(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET)
+            except DomainError as exc:
+                form.add_error("phone", exc.message)
+            else:
+                request.session[RESET_PHONE_KEY] = phone
+                messages.info(request, f"验证码已发送至 {phone[:3]}****{phone[-4:]}")
+                return redirect("identity_password_reset_confirm")
+    return render(request, "identity/password_reset.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request: HttpRequest) -> HttpResponse:
+    phone = request.session.get(RESET_PHONE_KEY)
+    if not phone:
+        return redirect("identity_password_reset")
+    form = PasswordResetConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            login_locked_check(request=request, identity=phone)
+            sms_code_verify(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, code=form.cleaned_data["code"])
+        except DomainError as exc:
+            if exc.code == "sms_code_wrong":
+                login_failure_record(request=request, identity=phone)
+            form.add_error("code", exc.message)
+        else:
+            row = UserPhone.objects.select_related("user").get(phone=phone)
+            with transaction.atomic():
+                row.user.set_password(form.cleaned_data["password1"])
+                row.user.save(update_fields=["password"])
+                account_event_record(user=row.user, kind="password_reset", actor_label=mask_tail(phone))
+            del request.session[RESET_PHONE_KEY]
+            messages.success(request, "密码已重置，请使用新密码登录")
+            return redirect("account_login")
+    return render(request, "identity/password_reset_confirm.html", {"form": form, "phone": phone})
+
+
+# --- CA key --------------------------------------------------------------------------------------------
+
+
+def _json_error(exc: DomainError) -> JsonResponse:
+    return JsonResponse(
+        {"code": exc.code, "message": exc.message, "field": exc.field, "label": exc.label}, status=exc.status
+    )
+
+
+@require_POST
+def ca_challenge(request: HttpRequest) -> JsonResponse:
+    try:
+        nonce = ca_nonce_issue()
+    except DomainError as exc:
+        return _json_error(exc)
+    return JsonResponse(
+        {"nonce": nonce.nonce, "challenge": ca_challenge_text(nonce=nonce.nonce), "expires_at": nonce.expires_at}
+    )
+
+
+@require_POST
+def ca_login(request: HttpRequest) -> HttpResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse({"code": "invalid", "message": "请求格式错误", "field": None, "label": None}, status=400)
+    certificate = str(body.get("certificate") or "")
+    intermediates = body.get("intermediates") or []
+    if not isinstance(intermediates, list):
+        intermediates = []
+    identity_key = "cert:" + certificate[-64:]
+    try:
+        signature = base64.b64decode(str(body.get("signature") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        signature = b""
+    try:
+        login_locked_check(request=request, identity=identity_key)
+        identity = ca_login_verify(
+            nonce=str(body.get("nonce") or ""),
+            certificate=certificate,
+            signature=signature,
+            intermediates=[str(c) for c in intermediates],
+        )
+    except DomainError as exc:
+        if exc.code not in {"nonce_invalid", "locked", "login_method_not_offered"}:
+            login_failure_record(request=request, identity=identity_key)
+        return _json_error(exc)
+    user = ca_account_take(identity=identity)
+    perform_login(request, user, redirect_url=settings.LOGIN_REDIRECT_URL)
+    return JsonResponse({"redirect": settings.LOGIN_REDIRECT_URL, "enterprise": identity.name})
+
+
+# --- hand-off from the trading platform -----------------------------------------------------------------
+
+
+def handoff(request: HttpRequest) -> HttpResponse:
+    token = request.GET.get("token") or request.POST.get("token") or ""
+    try:
+        claims = handoff_verify(token=token)
+    except DomainError as exc:
+        log.warning("hand-off refused on %s: %s", connection.schema_name, exc.code)
+        return render(request, "identity/handoff_refused.html", {"message": exc.message, "code": exc.code}, status=403)
+    user = handoff_account_take(claims=claims)
+    perform_login(request, user, redirect_url=settings.LOGIN_REDIRECT_URL)
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+# --- the bidder's account and 企业信息认证 -----------------------------------------------------------------
+
+
+def _enterprise_fields(pack: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
+    fields = []
+    for f in pack.forms.enterprise:
+        kind = CANONICAL_FIELDS[f.name].kind
+        fields.append(
+            {
+                "name": f.name,
+                "label": f.label,
+                "required": f.required,
+                "hint": f.hint,
+                "kind": kind.value,
+                "is_file": kind == FieldKind.FILE,
+                "accept": ",".join(f".{t.value}" for t in f.upload.types) if f.upload else "",
+                "choices": [{"code": c.code, "label": c.label} for c in (f.choices or [])]
+                or [{"code": c, "label": c} for c in field_choices(pack, f)],
+                "value": "" if kind in {FieldKind.FILE, FieldKind.ID_NUMBER} else values.get(f.name, ""),
+            }
+        )
+    return fields
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # behind login_required
+    return request.user
+
+
+@login_required
+def account_home(request: HttpRequest) -> HttpResponse:
+    pack, _ = pack_in_force()
+    user = _user(request)
+    operator = Operator.objects.select_related("enterprise").filter(user=user).first()
+    phone = UserPhone.objects.filter(user=user).first()
+    return render(
+        request,
+        "identity/account.html",
+        {
+            "operator": operator,
+            "enterprise": operator.enterprise if operator else None,
+            "phone": phone,
+            "verification": verification_latest(user=user),
+            "verification_offered": pack.enterprise.source == EnterpriseSource.SELF_VERIFICATION,
+            "review_hint": pack.enterprise.review_hint,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def enterprise_verify(request: HttpRequest) -> HttpResponse:
+    pack, _ = pack_in_force()
+    if pack.enterprise.source != EnterpriseSource.SELF_VERIFICATION:
+        raise Http404("本中心无需企业认证")
+    user = _user(request)
+    values: dict[str, Any] = {}
+    error: DomainError | None = None
+    if request.method == "POST":
+        values = {f.name: request.POST.get(f.name, "") for f in pack.forms.enterprise}
+        try:
+            for f in pack.forms.enterprise:
+                if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE:
+                    file = request.FILES.get(f.name)
+                    values[f.name] = (
+                        str(upload_store(enterprise=None, owner=user, purpose=f.name, file=file).id)
+                        if file is not None
+                        else ""
+                    )
+            enterprise_verification_submit(user=user, values=values)
+        except DomainError as exc:
+            error = exc
+        else:
+            messages.success(request, pack.enterprise.review_hint or "企业认证申请已提交")
+            return redirect("identity_account")
+    return render(
+        request,
+        "identity/enterprise_verify.html",
+        {
+            "fields": _enterprise_fields(pack, values),
+            "error": error,
+            "verification": verification_latest(user=user),
+        },
+        status=400 if error else 200,
+    )
+
+
+# --- development pages (DEBUG only) ---------------------------------------------------------------------
+
+
+def _debug_only() -> None:
+    if not settings.DEBUG:
+        raise Http404()
+
+
+def dev_outbox(request: HttpRequest) -> HttpResponse:
+    _debug_only()
+    rows = SmsMessage.objects.filter(backend="outbox").order_by("-created_at")[:50]
+    return render(request, "identity/dev_outbox.html", {"rows": rows})
+
+
+def dev_index(request: HttpRequest) -> HttpResponse:
+    _debug_only()
+    from baohan.identity.services.demo import demo_ca_paths, demo_handoff_link
+
+    pack, _ = pack_in_force()
+    return render(
+        request,
+        "identity/dev.html",
+        {
+            "handoff_link": demo_handoff_link(request=request)
+            if LoginMethod.PLATFORM_HANDOFF in pack.login.methods
+            else "",
+            "ca_paths": demo_ca_paths() if LoginMethod.CA_KEY in pack.login.methods else None,
+            "users": get_user_model().objects.order_by("id")[:20],
+        },
+    )
+
+
+def dev_ca_driver(request: HttpRequest) -> HttpResponse:
+    """A stand-in for a CA driver: signs challenges with the demo enterprise key, in the browser."""
+    _debug_only()
+    from baohan.identity.services.demo import demo_ca_material
+
+    certificate_pem, key_pem = demo_ca_material()
+    script = Path(settings.THEMES_DIR / "base" / "static" / "identity" / "demo-ca-driver.js").read_text()
+    script = script.replace("__CERTIFICATE__", json.dumps(certificate_pem)).replace("__KEY__", json.dumps(key_pem))
+    return HttpResponse(script, content_type="text/javascript; charset=utf-8")
