@@ -39,8 +39,9 @@ def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None
 
 @pytest.fixture(autouse=True)
 def _fresh_global_counters() -> None:
-    """SMS send limits are counted across centres in the "global" cache: each test starts afresh."""
+    """Rate limits live in the caches (SMS sends across centres in "global"): each test starts afresh."""
     caches["global"].clear()
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)

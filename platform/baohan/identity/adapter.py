@@ -43,6 +43,10 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def phone_form_field(self, **kwargs: Any) -> Any:
         kwargs.setdefault("label", "手机号码")
+        message = "手机号码应为11位中国大陆手机号"
+        kwargs.setdefault(
+            "error_messages", {"min_length": message, "max_length": message, "required": "请填写手机号码"}
+        )
         return forms.CharField(max_length=11, min_length=11, **kwargs)
 
     def clean_phone(self, phone: str) -> str:

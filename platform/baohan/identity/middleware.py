@@ -22,7 +22,14 @@ GATED_VIEWS: dict[str, set[LoginMethod] | str] = {
     "account_confirm_login_code": {LoginMethod.SMS_CODE},
     "account_signup": "registration",
     "account_verify_phone": {LoginMethod.PASSWORD, LoginMethod.SMS_CODE},
-    "account_reset_password": "reset",
+    # Email is not used; passwords are reset by SMS (identity_password_reset).
+    "account_reset_password": "never",
+    "account_reset_password_done": "never",
+    "account_reset_password_from_key": "never",
+    "account_reset_password_from_key_done": "never",
+    "account_email": "never",
+    "account_email_verification_sent": "never",
+    "account_confirm_email": "never",
     "account_change_password": {LoginMethod.PASSWORD},
     "account_set_password": {LoginMethod.PASSWORD},
     "identity_password_reset": "reset",
@@ -67,7 +74,9 @@ class LoginMethodMiddleware:
         pack, _ = pack_in_force()
         need = GATED_VIEWS[match.url_name]
         methods = set(pack.login.methods)
-        if need == "registration":
+        if need == "never":
+            allowed = False
+        elif need == "registration":
             allowed = pack.login.self_registration
         elif need == "reset":
             allowed = pack.login.reset_by_sms

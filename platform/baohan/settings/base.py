@@ -289,6 +289,7 @@ CAPTCHA_TIMEOUT = 5  # minutes
 CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
 # Lockout: five failures on one phone or username lock it for fifteen minutes, whichever host.
 AXES_FAILURE_LIMIT = 5
+AXES_VERBOSE = False
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_CALLABLE = "baohan.identity.lockout.username_of"
