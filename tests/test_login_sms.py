@@ -63,15 +63,18 @@ def test_registration_sends_a_code_and_the_phone_is_verified_by_it() -> None:
     c = client()
     phone = phone_make(700001)
     response = signup(c, phone)
-    assert response.status_code == 302 and response["Location"] == "/accounts/phone/verify/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/phone/verify/"
     code = outbox_code("benxi", phone)
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 6
+    assert code.isdigit()
     with tenant_context(tenant("benxi")):
         assert UserPhone.objects.get(phone=phone).verified is False
     connection.set_schema_to_public()
     # A wrong code is refused and changes nothing.
     response = c.post("/accounts/phone/verify/", {"code": "000000" if code != "000000" else "111111"})
-    assert response.status_code == 200 and not logged_in(c)
+    assert response.status_code == 200
+    assert not logged_in(c)
     response = c.post("/accounts/phone/verify/", {"code": code})
     assert response.status_code == 302
     assert logged_in(c)
@@ -89,7 +92,8 @@ def test_registration_refusals_change_nothing() -> None:
     before = rows()
     # Without agreeing to the service terms.
     response = signup(c, phone, consent_user_service_agreement="")
-    assert response.status_code == 200 and "请阅读并同意" in response.content.decode()
+    assert response.status_code == 200
+    assert "请阅读并同意" in response.content.decode()
     # Wrong captcha (the challenge is spent either way).
     data = captcha(c, "benxi", "/accounts/signup/")
     data["captcha_1"] = "wrong"
@@ -103,10 +107,12 @@ def test_registration_refusals_change_nothing() -> None:
             **data,
         },
     )
-    assert response.status_code == 200 and "图形验证码错误" in response.content.decode()
+    assert response.status_code == 200
+    assert "图形验证码错误" in response.content.decode()
     # Not a mainland mobile number.
     response = signup(c, "2381234567")
-    assert response.status_code == 200 and "手机号" in response.content.decode()
+    assert response.status_code == 200
+    assert "手机号" in response.content.decode()
     assert rows() == before
     # A phone already registered.
     _, operator = bidder_api("benxi")
@@ -127,9 +133,11 @@ def test_password_login_and_login_by_code() -> None:
     _, operator = bidder_api("benxi", password="Pw-2026-benxi")
     c = client()
     response = c.post("/accounts/login/", {"login": operator.phone, "password": "wrong"})
-    assert response.status_code == 200 and not logged_in(c)
+    assert response.status_code == 200
+    assert not logged_in(c)
     response = c.post("/accounts/login/", {"login": operator.phone, "password": "Pw-2026-benxi"})
-    assert response.status_code == 302 and logged_in(c)
+    assert response.status_code == 302
+    assert logged_in(c)
 
     c = client()
     response = c.post(
@@ -139,9 +147,11 @@ def test_password_login_and_login_by_code() -> None:
     code = outbox_code("benxi", operator.phone)
     for wrong in ("000001", "000002"):
         response = c.post("/accounts/login/code/confirm/", {"code": wrong})
-        assert response.status_code == 200 and not logged_in(c)
+        assert response.status_code == 200
+        assert not logged_in(c)
     response = c.post("/accounts/login/code/confirm/", {"code": code})
-    assert response.status_code == 302 and logged_in(c)
+    assert response.status_code == 302
+    assert logged_in(c)
 
 
 def test_a_login_code_allows_three_tries() -> None:
@@ -255,7 +265,8 @@ def test_password_reset_by_sms() -> None:
     _, operator = bidder_api("benxi", password="Old-pass-2026")
     c = client()
     response = c.post("/login/reset/", {"phone": phone_make(700099), **captcha(c, "benxi", "/login/reset/")})
-    assert response.status_code == 200 and "该手机号未注册" in response.content.decode()
+    assert response.status_code == 200
+    assert "该手机号未注册" in response.content.decode()
     response = c.post("/login/reset/", {"phone": operator.phone, **captcha(c, "benxi", "/login/reset/")})
     assert response.status_code == 302
     code = outbox_code("benxi", operator.phone)
@@ -263,9 +274,11 @@ def test_password_reset_by_sms() -> None:
     response = c.post(
         "/login/reset/confirm/", {"code": wrong, "password1": "New-pass-2026", "password2": "New-pass-2026"}
     )
-    assert response.status_code == 200 and "短信验证码错误" in response.content.decode()
+    assert response.status_code == 200
+    assert "短信验证码错误" in response.content.decode()
     response = c.post("/login/reset/confirm/", {"code": code, "password1": "New-pass-2026", "password2": "Other-2026"})
-    assert response.status_code == 200 and "两次输入的密码不一致" in response.content.decode()
+    assert response.status_code == 200
+    assert "两次输入的密码不一致" in response.content.decode()
     response = c.post(
         "/login/reset/confirm/", {"code": code, "password1": "New-pass-2026", "password2": "New-pass-2026"}
     )
@@ -301,6 +314,7 @@ def test_dev_outbox_is_a_debug_only_page(settings: Any) -> None:
     assert client().get("/dev/outbox").status_code == 404
     settings.DEBUG = True
     page = client().get("/dev/outbox").content.decode()
-    assert phone in page and "验证码" in page
+    assert phone in page
+    assert "验证码" in page
     # Another centre's outbox does not show it.
     assert phone not in client("xinjiang.localhost").get("/dev/outbox").content.decode()
