@@ -30,13 +30,21 @@ def username_of(request: HttpRequest, credentials: dict[str, Any] | None) -> str
 def locked_response(
     request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
 ) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    wants_json = request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
+    if request.path.startswith("/api/") or wants_json:
         return JsonResponse({"code": "locked", "message": LOCKED_MESSAGE, "field": None, "label": None}, status=429)
     return render(request, "identity/locked.html", {"message": LOCKED_MESSAGE}, status=429)
 
 
 def login_failure_record(*, request: HttpRequest, identity: str) -> None:
     user_login_failed.send(sender=__name__, credentials={"username": identity}, request=request)
+
+
+def login_failures_reset(*, identity: str) -> None:
+    """A success clears the identity's failures (as AXES_RESET_ON_SUCCESS does for password logins)."""
+    from axes.utils import reset
+
+    reset(username=identity)
 
 
 def login_locked_check(*, request: HttpRequest, identity: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from allauth.account.utils import perform_login
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -26,9 +28,10 @@ from baohan.guarantees.errors import DomainError
 from baohan.guarantees.forms import field_choices
 from baohan.guarantees.models import Operator
 from baohan.guarantees.services.uploads import upload_store
+from baohan.identity.certificates import CertificateRefused, certificate_load
 from baohan.identity.fields import mask_tail
 from baohan.identity.forms import PasswordResetConfirmForm, PasswordResetRequestForm
-from baohan.identity.lockout import login_failure_record, login_locked_check
+from baohan.identity.lockout import login_failure_record, login_failures_reset, login_locked_check
 from baohan.identity.models import SmsCode, SmsMessage, UserPhone
 from baohan.identity.services.accounts import account_event_record
 from baohan.identity.services.logins import (
@@ -140,6 +143,15 @@ def ca_challenge(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _certificate_key(certificate: str) -> str:
+    """Failures count against the certificate, however it is encoded."""
+    try:
+        der = certificate_load(data=certificate).public_bytes(serialization.Encoding.DER)
+    except CertificateRefused:
+        der = certificate.encode()
+    return "cert:" + hashlib.sha256(der).hexdigest()
+
+
 @require_POST
 def ca_login(request: HttpRequest) -> HttpResponse:
     try:
@@ -152,7 +164,7 @@ def ca_login(request: HttpRequest) -> HttpResponse:
     intermediates = body.get("intermediates") or []
     if not isinstance(intermediates, list):
         intermediates = []
-    identity_key = "cert:" + certificate[-64:]
+    identity_key = _certificate_key(certificate)
     try:
         signature = base64.b64decode(str(body.get("signature") or ""), validate=True)
     except (binascii.Error, ValueError):
@@ -169,6 +181,7 @@ def ca_login(request: HttpRequest) -> HttpResponse:
         if exc.code not in {"nonce_invalid", "locked", "login_method_not_offered"}:
             login_failure_record(request=request, identity=identity_key)
         return _json_error(exc)
+    login_failures_reset(identity=identity_key)
     user = ca_account_take(identity=identity)
     perform_login(request, user, redirect_url=settings.LOGIN_REDIRECT_URL)
     return JsonResponse({"redirect": settings.LOGIN_REDIRECT_URL, "enterprise": identity.name})

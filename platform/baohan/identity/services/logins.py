@@ -110,10 +110,13 @@ def ca_account_take(*, identity: CertificateIdentity) -> AbstractUser:
     with transaction.atomic():
         enterprise, created = Enterprise.objects.select_for_update().get_or_create(
             uscc=identity.uscc,
-            defaults={"name": identity.name, "verification": Enterprise.Verification.VERIFIED, "source": "certificate"},
+            defaults={
+                "name": identity.name[:200],
+                "verification": Enterprise.Verification.VERIFIED,
+                "source": "certificate",
+            },
         )
-        if not created and enterprise.name != identity.name:
-            enterprise.name = identity.name
+        enterprise.name = identity.name[:200]
         enterprise.synced_at = now
         enterprise.save()
         bound = (
@@ -266,7 +269,11 @@ def handoff_account_take(*, claims: dict[str, Any]) -> AbstractUser:
     with transaction.atomic():
         enterprise, created = Enterprise.objects.select_for_update().get_or_create(
             uscc=claims["uscc"],
-            defaults={"name": claims["name"], "verification": Enterprise.Verification.VERIFIED, "source": "handoff"},
+            defaults={
+                "name": str(claims["name"])[:200],
+                "verification": Enterprise.Verification.VERIFIED,
+                "source": "handoff",
+            },
         )
         enterprise.name = str(claims["name"])[:200]
         enterprise.synced_at = timezone.now()
