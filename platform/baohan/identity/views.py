@@ -35,6 +35,7 @@ from baohan.identity.lockout import login_failure_record, login_failures_reset, 
 from baohan.identity.models import SmsCode, SmsMessage, UserPhone
 from baohan.identity.services.accounts import account_event_record
 from baohan.identity.services.logins import (
+    LoginRefused,
     ca_account_take,
     ca_challenge_text,
     ca_login_verify,
@@ -52,6 +53,7 @@ from tenants.selectors import pack_in_force
 
 log = logging.getLogger("baohan.identity")
 RESET_PHONE_KEY = "_baohan_reset_phone"
+CA_NONCE_KEY = "_baohan_ca_nonce"
 
 
 @ensure_csrf_cookie
@@ -138,6 +140,7 @@ def ca_challenge(request: HttpRequest) -> JsonResponse:
         nonce = ca_nonce_issue()
     except DomainError as exc:
         return _json_error(exc)
+    request.session[CA_NONCE_KEY] = nonce.nonce  # answered from the browser that asked, or not at all
     return JsonResponse(
         {"nonce": nonce.nonce, "challenge": ca_challenge_text(nonce=nonce.nonce), "expires_at": nonce.expires_at}
     )
@@ -169,10 +172,13 @@ def ca_login(request: HttpRequest) -> HttpResponse:
         signature = base64.b64decode(str(body.get("signature") or ""), validate=True)
     except (binascii.Error, ValueError):
         signature = b""
+    nonce = str(body.get("nonce") or "")
+    if not nonce or request.session.pop(CA_NONCE_KEY, None) != nonce:
+        return _json_error(LoginRefused("nonce_invalid", "登录请求已失效或已使用，请刷新页面后重试", field="nonce"))
     try:
         login_locked_check(request=request, identity=identity_key)
         identity = ca_login_verify(
-            nonce=str(body.get("nonce") or ""),
+            nonce=nonce,
             certificate=certificate,
             signature=signature,
             intermediates=[str(c) for c in intermediates],

@@ -220,6 +220,8 @@ def handoff_verify(*, token: str) -> dict[str, Any]:
         )
     except jwt.ExpiredSignatureError as exc:
         raise LoginRefused("token_expired", "登录凭证已过期，请从交易平台重新进入") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise LoginRefused("token_not_yet_valid", "登录凭证签发时间无效") from exc
     except jwt.InvalidAudienceError as exc:
         raise LoginRefused("token_wrong_audience", "登录凭证不是签发给本中心的") from exc
     except jwt.InvalidSignatureError as exc:
@@ -228,8 +230,6 @@ def handoff_verify(*, token: str) -> dict[str, Any]:
         raise LoginRefused("token_invalid", "登录凭证无效") from exc
     if int(claims["exp"]) - int(claims["iat"]) > config.max_lifetime_seconds:
         raise LoginRefused("token_lifetime", "登录凭证有效期过长")
-    if int(claims["iat"]) > int(timezone.now().timestamp()) + 5:
-        raise LoginRefused("token_not_yet_valid", "登录凭证签发时间无效")
     operator = claims.get("operator")
     if not isinstance(operator, dict):
         raise LoginRefused("token_contents", "登录凭证缺少经办人信息")
