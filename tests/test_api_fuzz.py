@@ -35,7 +35,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from baohan.guarantees.models import Order
-from tests.api import Api, bidder_api, centre_api, issuer_api, png_bytes, section_payload, tenant
+from tests.api import Api, bidder_api, centre_api, issuer_api, png_bytes, section_payload, sms_code, tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def _order(
         "operator_name": operator.name,
         "operator_phone": operator.phone,
         "captcha": "0532",
-        "sms_code": "123456",
+        "sms_code": sms_code(bidder, "xinjiang", operator.phone, "application"),
     }
     request = {"section": code, "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": [ISSUER], "form": form}
     order = _ok(bidder.post("/api/v1/orders/", request), 201)
