@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.stages import PhoneVerificationStage
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
@@ -19,16 +18,7 @@ from baohan.rulepacks.models import LoginMethod
 from tenants.selectors import pack_in_force
 
 PHONE_STAGE = "allauth.account.stages.PhoneVerificationStage"
-
-
-class PhoneOwnersOnlyStage(PhoneVerificationStage):
-    """Verify the phone of accounts that sign in by phone; certificate and hand-off accounts have none."""
-
-    def handle(self) -> tuple[Any, bool]:
-        user = self.login.user
-        if user is not None and not UserPhone.objects.filter(user=user).exists():
-            return None, True
-        return super().handle()  # type: ignore[no-any-return]
+OUR_PHONE_STAGE = "baohan.identity.stages.PhoneOwnersOnlyStage"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -39,7 +29,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_stages(self) -> list[str]:
         stages: list[str] = super().get_login_stages()
-        return [f"{__name__}.PhoneOwnersOnlyStage" if s == PHONE_STAGE else s for s in stages]
+        return [OUR_PHONE_STAGE if s == PHONE_STAGE else s for s in stages]
 
     def phone_form_field(self, **kwargs: Any) -> Any:
         kwargs.setdefault("label", "手机号码")
