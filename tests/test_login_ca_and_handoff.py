@@ -507,3 +507,46 @@ def test_handoff_session_stays_on_its_centre(handoff_key: None) -> None:
     page = client.get("/account/")
     assert page.status_code == 200
     assert "新疆会话测试有限公司" in page.content.decode()
+
+
+def test_a_certificate_login_puts_a_proven_phone_on_record_and_applies() -> None:
+    """The certificate carries no phone: the first application proves one by SMS and keeps it."""
+    from tests.api import captcha_answer, centre_api, outbox_code, section_payload
+
+    client = Client(HTTP_HOST=XUANCHENG)
+    assert ca_post(client, answer(client, leaf(trusted_ca("宣城测试CA 申请"), 9))).status_code == 200
+    centre_api("xuancheng").put("/api/v1/centre/sections/XC-CA-1", section_payload(project_type="construction"))
+    phone = phone_make(990009)
+
+    def code_for(number: str) -> Any:
+        key = client.post("/api/v1/captcha").json()["key"]
+        body = {
+            "purpose": "application",
+            "captcha_key": key,
+            "captcha": captcha_answer("xuancheng", key),
+            "phone": number,
+        }
+        return client.post("/api/v1/sms-codes", body, content_type="application/json")
+
+    assert code_for("12345").json()["field"] == "phone"
+    assert code_for(phone).status_code == 201
+    form = {
+        "operator_name": "李经办",
+        "operator_phone": phone,
+        "captcha": "-",
+        "sms_code": outbox_code("xuancheng", phone),
+    }
+    request = {"section": "XC-CA-1", "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
+    response = client.post("/api/v1/orders/", request, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    with tenant_context(tenant("xuancheng")):
+        operator = Operator.objects.get(
+            user__username__startswith="ca-", enterprise__name="宣城测试建设有限公司", phone=phone
+        )
+    connection.set_schema_to_public()
+    assert operator.phone == phone
+    # Now on record, another phone is refused.
+    from django.core.cache import caches
+
+    caches["global"].clear()
+    assert code_for(phone_make(990010)).json()["code"] == "operator_check_failed"

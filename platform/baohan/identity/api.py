@@ -21,7 +21,7 @@ from baohan.guarantees.errors import InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.models import Operator
 from baohan.identity.models import EnterpriseVerification, SmsCode
 from baohan.identity.services.humans import captcha_new, captcha_verify
-from baohan.identity.services.sms import sms_code_issue
+from baohan.identity.services.sms import phone_checked, sms_code_issue
 from baohan.identity.services.verification import (
     enterprise_verification_review,
     enterprise_verification_submit,
@@ -60,6 +60,9 @@ class SmsCodeInput(serializers.Serializer[Any]):
     purpose = serializers.ChoiceField(choices=[(p.value, p.label) for p in OPERATOR_PURPOSES])
     captcha_key = serializers.CharField(max_length=64)
     captcha = serializers.CharField(max_length=10)
+    phone = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, default="", help_text="Only when no phone is on record yet."
+    )
 
 
 class SmsCodeView(APIView):
@@ -84,11 +87,14 @@ class SmsCodeView(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         operator = Operator.objects.filter(user=account_of(request)).first()
-        if operator is None or not operator.phone:
-            raise NotAllowed("no_operator_phone", "请先完善经办人手机号码")
+        if operator is None:
+            raise NotAllowed("not_operator", "请先完成企业认证")
+        if operator.phone and v["phone"] and v["phone"] != operator.phone:
+            raise InvalidInput("operator_check_failed", "手机号码与经办人登记的手机号码不一致", field="phone")
+        phone = operator.phone or phone_checked(v["phone"])
         captcha_verify(key=v["captcha_key"], answer=v["captcha"])
-        code = sms_code_issue(phone=operator.phone, purpose=v["purpose"])
-        masked = f"{operator.phone[:3]}****{operator.phone[-4:]}"
+        code = sms_code_issue(phone=phone, purpose=v["purpose"])
+        masked = f"{phone[:3]}****{phone[-4:]}"
         return Response({"phone": masked, "expires_at": code.expires_at}, status=status.HTTP_201_CREATED)
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from baohan.guarantees.checks import phone_on_record as phone_matches
+from baohan.guarantees.errors import InvalidInput
 from baohan.identity.services.sms import sms_code_verify
 
 
 def sms_code_verified(*, phone_on_record: str, phone: str, codes: Mapping[str, str], purpose: str) -> str:
-    phone_matches(phone_on_record=phone_on_record, phone=phone, codes=codes, purpose=purpose)
-    sms_code_verify(phone=phone_on_record, purpose=purpose, code=codes.get("sms_code", ""))
+    """An operator with no phone on record yet (a first CA-key login) proves the phone given instead."""
+    if phone_on_record:
+        phone_matches(phone_on_record=phone_on_record, phone=phone, codes=codes, purpose=purpose)
+    elif not phone:
+        raise InvalidInput("required", "请填写手机号码", field="operator_phone", label="手机号码")
+    sms_code_verify(phone=phone_on_record or phone, purpose=purpose, code=codes.get("sms_code", ""))
     return "sms_code"

@@ -313,6 +313,8 @@ def order_create(
             codes=clean.checks,
             purpose="application",
         )
+    if check and not operator.phone:  # the operator proved a phone for the first time: it goes on record
+        Operator.objects.filter(pk=operator.pk, phone="").update(phone=str(clean.data.get("operator_phone", "")))
     if "start_date" in clean.data and "coverage_days" in clean.data:
         end = date.fromisoformat(clean.data["start_date"]) + timedelta(days=int(clean.data["coverage_days"]))
         clean.data["end_date"] = end.isoformat()
