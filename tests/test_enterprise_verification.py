@@ -188,3 +188,30 @@ def test_the_verification_page_submits_and_shows_the_state() -> None:
     page = c.get("/account/").content.decode()
     assert "审核中" in page
     assert ID_NUMBER not in page
+
+
+def test_a_refused_page_submission_keeps_none_of_its_uploads() -> None:
+    import io
+
+    from django.test import Client
+
+    from baohan.guarantees.models import Upload
+
+    c = Client(HTTP_HOST="benxi.localhost")
+    with tenant_context(tenant("benxi")):
+        user = get_user_model().objects.create_user(username="reg810006", password="pw-2026-reg")
+        UserPhone.objects.create(user=user, phone=phone_make(810006), verified=True)
+        uploads = Upload.objects.count()
+    connection.set_schema_to_public()
+    c.post("/accounts/login/", {"login": phone_make(810006), "password": "pw-2026-reg"})
+    values = form("", 810006, enterprise_uscc="91110000123456789X")
+    values.pop("business_licence")
+    licence = io.BytesIO(png_bytes())
+    licence.name = "licence.png"
+    response = c.post("/account/enterprise/", {**values, "business_licence": licence})
+    assert response.status_code == 400
+    assert 'data-field="enterprise_uscc"' in response.content.decode()
+    with tenant_context(tenant("benxi")):
+        assert Upload.objects.count() == uploads
+        assert not EnterpriseVerification.objects.filter(user=user).exists()
+    connection.set_schema_to_public()

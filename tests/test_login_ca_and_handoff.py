@@ -28,8 +28,7 @@ from django_tenants.utils import tenant_context
 from baohan.guarantees.models import Enterprise, Operator
 from baohan.identity.democa import DemoCa, IssuedCertificate, ca_create, challenge_sign, enterprise_certificate_issue
 from baohan.identity.models import AccountEvent, EnterpriseCertificate, LoginNonce
-from baohan.identity.services.demo import ca_root_trust
-from baohan.identity.services.logins import handoff_key_set, handoff_token_make
+from baohan.identity.services.logins import ca_root_trust, handoff_key_set, handoff_token_make
 from tests.api import phone_make, tenant, uscc_make
 
 pytestmark = pytest.mark.django_db

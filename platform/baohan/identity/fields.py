@@ -47,6 +47,11 @@ def mask_tail(value: str | None, keep: int = 4) -> str:
     return "*" * (len(value) - keep) + value[-keep:]
 
 
+def mask_phone(phone: str) -> str:
+    """``13800001234`` → ``138****1234``: how a phone is shown in pages, answers, texts and logs."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
+
+
 class EncryptedCharField(models.TextField):  # type: ignore[type-arg]
     """Plain text in Python, Fernet ciphertext in the database; never used in lookups."""
 

@@ -20,14 +20,20 @@ def _captcha() -> CaptchaField:
     )
 
 
-def _reserve(form: forms.Form, phone: str) -> None:
-    try:
-        sms_send_reserve(phone=phone)
-    except DomainError as exc:
-        form.add_error("phone", exc.message)
+class SendLimitMixin(forms.Form):
+    """Once everything else is valid, the send is taken from the phone's limits, or the phone field says why."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if not self.errors and cleaned.get("phone"):
+            try:
+                sms_send_reserve(phone=cleaned["phone"])
+            except DomainError as exc:
+                self.add_error("phone", exc.message)
+        return cleaned
 
 
-class SignupForm(allauth_forms.SignupForm):
+class SignupForm(SendLimitMixin, allauth_forms.SignupForm):
     """新用户注册: phone, password, image captcha, the service terms; the SMS code follows."""
 
     captcha = _captcha()
@@ -40,23 +46,11 @@ class SignupForm(allauth_forms.SignupForm):
                 label=consent.label, required=True, error_messages={"required": f"请阅读并同意{consent.label}"}
             )
 
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
-        if not self.errors and cleaned.get("phone"):
-            _reserve(self, cleaned["phone"])
-        return cleaned
 
-
-class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
+class RequestLoginCodeForm(SendLimitMixin, allauth_forms.RequestLoginCodeForm):
     """短信验证码登录: the code is sent only after the image captcha."""
 
     captcha = _captcha()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
-        if not self.errors and cleaned.get("phone"):
-            _reserve(self, cleaned["phone"])
-        return cleaned
 
 
 class PasswordResetRequestForm(forms.Form):

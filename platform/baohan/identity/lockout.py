@@ -10,6 +10,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from baohan.guarantees.api.errors import body
 from baohan.guarantees.errors import TooMany
 
 LOCKED_MESSAGE = "登录失败次数过多，账户已锁定15分钟，请稍后再试或联系客服"
@@ -32,7 +33,7 @@ def locked_response(
 ) -> HttpResponse:
     wants_json = request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
     if request.path.startswith("/api/") or wants_json:
-        return JsonResponse({"code": "locked", "message": LOCKED_MESSAGE, "field": None, "label": None}, status=429)
+        return JsonResponse(body("locked", LOCKED_MESSAGE), status=429)
     return render(request, "identity/locked.html", {"message": LOCKED_MESSAGE}, status=429)
 
 

@@ -15,7 +15,6 @@ from allauth.account.utils import perform_login
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -24,16 +23,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
+from baohan.guarantees.api.errors import body
 from baohan.guarantees.errors import DomainError
 from baohan.guarantees.forms import field_choices
 from baohan.guarantees.models import Operator
 from baohan.guarantees.services.uploads import upload_store
 from baohan.identity.certificates import CertificateRefused, certificate_load
-from baohan.identity.fields import mask_tail
+from baohan.identity.fields import mask_phone
 from baohan.identity.forms import PasswordResetConfirmForm, PasswordResetRequestForm
 from baohan.identity.lockout import login_failure_record, login_failures_reset, login_locked_check
-from baohan.identity.models import SmsCode, SmsMessage, UserPhone
-from baohan.identity.services.accounts import account_event_record
+from baohan.identity.models import SmsMessage, UserPhone
+from baohan.identity.services.accounts import password_reset_by_code, password_reset_code_send
 from baohan.identity.services.logins import (
     LoginRefused,
     ca_account_take,
@@ -43,7 +43,6 @@ from baohan.identity.services.logins import (
     handoff_account_take,
     handoff_verify,
 )
-from baohan.identity.services.sms import sms_code_issue, sms_code_verify
 from baohan.identity.services.verification import enterprise_verification_submit, verification_latest
 from baohan.portal.login_methods import login_choices
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
@@ -85,17 +84,14 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     form = PasswordResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
-        if not UserPhone.objects.filter(phone=phone).exists():
-            form.add_error("phone", "该手机号未注册")
+        try:
+            password_reset_code_send(phone=phone)
+        except DomainError as exc:
+            form.add_error("phone", exc.message)
         else:
-            try:
-                sms_code_issue(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET)
-            except DomainError as exc:
-                form.add_error("phone", exc.message)
-            else:
-                request.session[RESET_PHONE_KEY] = phone
-                messages.info(request, f"验证码已发送至 {phone[:3]}****{phone[-4:]}")
-                return redirect("identity_password_reset_confirm")
+            request.session[RESET_PHONE_KEY] = phone
+            messages.info(request, f"验证码已发送至 {mask_phone(phone)}")
+            return redirect("identity_password_reset_confirm")
     return render(request, "identity/password_reset.html", {"form": form})
 
 
@@ -108,30 +104,23 @@ def password_reset_confirm(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             login_locked_check(request=request, identity=phone)
-            sms_code_verify(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, code=form.cleaned_data["code"])
+            password_reset_by_code(phone=phone, code=form.cleaned_data["code"], password=form.cleaned_data["password1"])
         except DomainError as exc:
             if exc.code == "sms_code_wrong":
                 login_failure_record(request=request, identity=phone)
             form.add_error("code", exc.message)
         else:
-            row = UserPhone.objects.select_related("user").get(phone=phone)
-            with transaction.atomic():
-                row.user.set_password(form.cleaned_data["password1"])
-                row.user.save(update_fields=["password"])
-                account_event_record(user=row.user, kind="password_reset", actor_label=mask_tail(phone))
             del request.session[RESET_PHONE_KEY]
             messages.success(request, "密码已重置，请使用新密码登录")
             return redirect("account_login")
-    return render(request, "identity/password_reset_confirm.html", {"form": form, "phone": phone})
+    return render(request, "identity/password_reset_confirm.html", {"form": form, "phone": mask_phone(phone)})
 
 
 # --- CA key --------------------------------------------------------------------------------------------
 
 
 def _json_error(exc: DomainError) -> JsonResponse:
-    return JsonResponse(
-        {"code": exc.code, "message": exc.message, "field": exc.field, "label": exc.label}, status=exc.status
-    )
+    return JsonResponse(body(exc.code, exc.message, exc.field, exc.label), status=exc.status)
 
 
 @require_POST
@@ -158,21 +147,21 @@ def _certificate_key(certificate: str) -> str:
 @require_POST
 def ca_login(request: HttpRequest) -> HttpResponse:
     try:
-        body = json.loads(request.body or b"{}")
+        answer = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        return JsonResponse({"code": "invalid", "message": "请求格式错误", "field": None, "label": None}, status=400)
-    certificate = str(body.get("certificate") or "")
-    intermediates = body.get("intermediates") or []
+        answer = None
+    if not isinstance(answer, dict):
+        return JsonResponse(body("invalid", "请求格式错误"), status=400)
+    certificate = str(answer.get("certificate") or "")
+    intermediates = answer.get("intermediates") or []
     if not isinstance(intermediates, list):
         intermediates = []
     identity_key = _certificate_key(certificate)
     try:
-        signature = base64.b64decode(str(body.get("signature") or ""), validate=True)
+        signature = base64.b64decode(str(answer.get("signature") or ""), validate=True)
     except (binascii.Error, ValueError):
         signature = b""
-    nonce = str(body.get("nonce") or "")
+    nonce = str(answer.get("nonce") or "")
     if not nonce or request.session.pop(CA_NONCE_KEY, None) != nonce:
         return _json_error(LoginRefused("nonce_invalid", "登录请求已失效或已使用，请刷新页面后重试", field="nonce"))
     try:
@@ -184,7 +173,7 @@ def ca_login(request: HttpRequest) -> HttpResponse:
             intermediates=[str(c) for c in intermediates],
         )
     except DomainError as exc:
-        if exc.code not in {"nonce_invalid", "locked", "login_method_not_offered"}:
+        if exc.code not in {"nonce_invalid", "locked"}:  # only a presented certificate's failures count
             login_failure_record(request=request, identity=identity_key)
         return _json_error(exc)
     login_failures_reset(identity=identity_key)
@@ -196,8 +185,9 @@ def ca_login(request: HttpRequest) -> HttpResponse:
 # --- hand-off from the trading platform -----------------------------------------------------------------
 
 
+@require_http_methods(["GET"])
 def handoff(request: HttpRequest) -> HttpResponse:
-    token = request.GET.get("token") or request.POST.get("token") or ""
+    token = request.GET.get("token", "")
     try:
         claims = handoff_verify(token=token)
     except DomainError as exc:
@@ -221,7 +211,6 @@ def _enterprise_fields(pack: Any, values: dict[str, Any]) -> list[dict[str, Any]
                 "label": f.label,
                 "required": f.required,
                 "hint": f.hint,
-                "kind": kind.value,
                 "is_file": kind == FieldKind.FILE,
                 "accept": ",".join(f".{t.value}" for t in f.upload.types) if f.upload else "",
                 "choices": [{"code": c.code, "label": c.label} for c in (f.choices or [])]
@@ -242,14 +231,14 @@ def account_home(request: HttpRequest) -> HttpResponse:
     pack, _ = pack_in_force()
     user = _user(request)
     operator = Operator.objects.select_related("enterprise").filter(user=user).first()
-    phone = UserPhone.objects.filter(user=user).first()
+    phone = UserPhone.objects.filter(user=user).values_list("phone", flat=True).first()
     return render(
         request,
         "identity/account.html",
         {
             "operator": operator,
             "enterprise": operator.enterprise if operator else None,
-            "phone": phone,
+            "phone": mask_phone(phone) if phone else "",
             "verification": verification_latest(user=user),
             "verification_offered": pack.enterprise.source == EnterpriseSource.SELF_VERIFICATION,
             "review_hint": pack.enterprise.review_hint,
@@ -269,15 +258,12 @@ def enterprise_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {f.name: request.POST.get(f.name, "") for f in pack.forms.enterprise}
         try:
-            for f in pack.forms.enterprise:
-                if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE:
+            with transaction.atomic():  # a refused submission keeps none of its uploads
+                for f in pack.forms.enterprise:
                     file = request.FILES.get(f.name)
-                    values[f.name] = (
-                        str(upload_store(enterprise=None, owner=user, purpose=f.name, file=file).id)
-                        if file is not None
-                        else ""
-                    )
-            enterprise_verification_submit(user=user, values=values)
+                    if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE and file is not None:
+                        values[f.name] = str(upload_store(enterprise=None, owner=user, purpose=f.name, file=file).id)
+                enterprise_verification_submit(user=user, values=values)
         except DomainError as exc:
             error = exc
         else:
@@ -322,7 +308,6 @@ def dev_index(request: HttpRequest) -> HttpResponse:
             if LoginMethod.PLATFORM_HANDOFF in pack.login.methods
             else "",
             "ca_paths": demo_ca_paths() if LoginMethod.CA_KEY in pack.login.methods else None,
-            "users": get_user_model().objects.order_by("id")[:20],
         },
     )
 

@@ -1,12 +1,16 @@
-"""Audit rows for identity changes."""
+"""Audit rows for identity changes, and password reset by SMS (忘记密码)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import transaction
 
-from baohan.identity.models import AccountEvent
+from baohan.guarantees.errors import InvalidInput
+from baohan.identity.fields import mask_phone
+from baohan.identity.models import AccountEvent, SmsCode, UserPhone
+from baohan.identity.services.sms import sms_code_issue, sms_code_verify
 
 
 def account_event_record(
@@ -30,3 +34,20 @@ def account_event_record(
         reason=reason[:500],
         data=data or {},
     )
+
+
+def password_reset_code_send(*, phone: str) -> SmsCode:
+    if not UserPhone.objects.filter(phone=phone).exists():
+        raise InvalidInput("phone_not_registered", "该手机号未注册", field="phone", label="手机号码")
+    return sms_code_issue(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET)
+
+
+def password_reset_by_code(*, phone: str, code: str, password: str) -> User:
+    """Set a new password once the code sent to ``phone`` matches; the password is validated by the form."""
+    sms_code_verify(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, code=code, field="code")
+    user = UserPhone.objects.select_related("user").get(phone=phone).user
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        account_event_record(user=user, kind="password_reset", actor_label=mask_phone(phone))
+    return user

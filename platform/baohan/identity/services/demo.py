@@ -6,17 +6,15 @@ Development only: ``seed_demo`` refuses with DEBUG off, and the dev pages answer
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
 from baohan.identity.democa import demo_ca_ensure
-from baohan.identity.models import HandoffKey, TrustedCaRoot
-from baohan.identity.services.logins import handoff_key_set, handoff_token_make
+from baohan.identity.models import HandoffKey
+from baohan.identity.services.logins import ca_root_trust, handoff_key_set, handoff_token_make
 from baohan.rulepacks.models import LoginMethod, RulePack
 from tenants.selectors import pack_in_force
 
@@ -43,27 +41,6 @@ def demo_ca_material() -> tuple[str, str]:
     """The demo enterprise certificate and its PKCS#8 key, as PEM."""
     _, issued = demo_ca_ensure(directory=demo_ca_directory(), uscc=DEMO_USCC, name=DEMO_ENTERPRISE)
     return issued.certificate_pem(), issued.private_key_pkcs8_pem()
-
-
-def ca_root_trust(*, name: str, pem: str) -> TrustedCaRoot:
-    """Add a CA root to this centre's trusted roots (tenant configuration)."""
-    from baohan.identity.certificates import roots_load
-
-    roots = roots_load(pem=pem)
-    row = None
-    for cert in roots:
-        der = cert.public_bytes(serialization.Encoding.DER)
-        row, _ = TrustedCaRoot.objects.update_or_create(
-            fingerprint_sha256=hashlib.sha256(der).hexdigest(),
-            defaults={
-                "name": name,
-                "certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
-                "not_after": cert.not_valid_after_utc,
-                "is_active": True,
-            },
-        )
-    assert row is not None
-    return row
 
 
 def demo_identity_seed(*, pack: RulePack) -> list[str]:

@@ -3,12 +3,14 @@ trading platform. Both end in an allauth login; both refuse with a reason and ch
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -70,6 +72,25 @@ def _nonce_consume(nonce: str) -> None:
     taken = LoginNonce.objects.filter(nonce=nonce, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
     if taken != 1:
         raise LoginRefused("nonce_invalid", "登录请求已失效或已使用，请刷新页面后重试", field="nonce")
+
+
+def ca_root_trust(*, name: str, pem: str) -> TrustedCaRoot:
+    """Add a CA root to this centre's trusted roots (tenant configuration)."""
+    roots = roots_load(pem=pem)
+    row = None
+    for cert in roots:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        row, _ = TrustedCaRoot.objects.update_or_create(
+            fingerprint_sha256=hashlib.sha256(der).hexdigest(),
+            defaults={
+                "name": name,
+                "certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+                "not_after": cert.not_valid_after_utc,
+                "is_active": True,
+            },
+        )
+    assert row is not None
+    return row
 
 
 def ca_roots() -> list[Any]:

@@ -20,9 +20,10 @@ from django.core.cache import BaseCache, caches
 from django.db import transaction
 from django.utils import timezone
 
-from baohan.guarantees.errors import InvalidInput, TooMany
+from baohan.guarantees.errors import InvalidInput, NotAllowed, TooMany
 from baohan.guarantees.forms import phone_clean
-from baohan.identity.fields import mask_tail
+from baohan.guarantees.models import Operator
+from baohan.identity.fields import mask_phone
 from baohan.identity.models import SmsCode, SmsMessage
 from baohan.identity.sms.providers import Outcome, provider_from_settings
 from tenants.db import connection
@@ -111,6 +112,16 @@ def sms_code_issue(*, phone: str, purpose: str) -> SmsCode:
     return row
 
 
+def operator_sms_code_issue(*, operator: Operator | None, phone: str, purpose: str) -> SmsCode:
+    """A code for an operator check, sent to the operator's phone on record; an operator with
+    none yet (a first CA-key login) names the phone to prove."""
+    if operator is None:
+        raise NotAllowed("not_operator", "请先完成企业认证")
+    if operator.phone and phone and phone != operator.phone:
+        raise InvalidInput("operator_check_failed", "手机号码与经办人登记的手机号码不一致", field="phone")
+    return sms_code_issue(phone=operator.phone or phone_checked(phone), purpose=purpose)
+
+
 def sms_code_verify(*, phone: str, purpose: str, code: str, field: str = "sms_code") -> None:
     """Accept ``code`` once, or raise naming ``field``. A wrong try is counted even when the caller fails later."""
     code = (code or "").strip()
@@ -168,7 +179,7 @@ def sms_deliver(*, message_id: str) -> Outcome | None:
     provider = provider_from_settings(settings.SMS_PROVIDER)
     if provider is None:
         # The dev outbox: the text is kept in the table (see /dev/outbox) and printed to the console.
-        log.info("SMS outbox [%s] %s: %s", connection.schema_name, mask_tail(message.phone, 4), message.text)
+        log.info("SMS outbox [%s] %s: %s", connection.schema_name, mask_phone(message.phone), message.text)
         outcome, provider_id, detail = Outcome.SENT, "", ""
     else:
         result = provider.send(

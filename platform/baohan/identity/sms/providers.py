@@ -19,6 +19,8 @@ from django.core.exceptions import ImproperlyConfigured
 from urllib3.exceptions import ConnectTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from baohan.identity import fields
+
 logger = logging.getLogger("baohan.sms")
 
 _MAINLAND_MOBILE = re.compile(r"1\d{10}")
@@ -89,8 +91,7 @@ def e164_number(phone: str) -> str:
 
 def mask_phone(phone: str) -> str:
     """First 3 and last 4 digits of the national number."""
-    number = national_number(phone)
-    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else "****"
+    return fields.mask_phone(national_number(phone))
 
 
 def _hidden(phone: str, params: Mapping[str, str]) -> list[str]:

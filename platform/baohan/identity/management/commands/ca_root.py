@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
-from baohan.identity.services.demo import ca_root_trust
+from baohan.identity.services.logins import ca_root_trust
 from tenants.models import Tenant
 
 
