@@ -181,6 +181,10 @@ class Order(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     payment_reference = models.CharField(max_length=64, blank=True)
+    # The account the premium must come from where the pack asks for the basic account (基本户):
+    # its name, and a keyed digest of its number (the number itself sits encrypted elsewhere).
+    payer_account_name = models.CharField(max_length=200, blank=True)
+    payer_account_digest = models.CharField(max_length=64, blank=True)
     guarantee_number = models.CharField("保函编号", max_length=40, unique=True, null=True, blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     valid_from = models.DateField(null=True, blank=True)
@@ -276,6 +280,9 @@ class OrderEvent(models.Model):
         INVOICE = "invoice", "发票"
         AFTER_SALES = "after_sales", "售后"
         SECTION = "section", "标段"
+        PAYMENT = "payment", "付款"
+        PAYOUT = "payout", "退费"
+        VOUCHER = "voucher", "支付凭证"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     subject = models.CharField(max_length=12, choices=Subject.choices, default=Subject.ORDER)

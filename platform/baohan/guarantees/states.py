@@ -101,6 +101,22 @@ TRANSITIONS: dict[str, Transition] = {
             "订单取消",
         ),
         _t("surrender", {S.ISSUED}, S.SURRENDERED, {A.SYSTEM}, "退保成功"),
+        # Money that breaks the pack's rules (wrong account, amount or time) cancels the order; the
+        # payment goes back less the pack's service fee.
+        _t(
+            "refuse_payment",
+            {S.AWAITING_PAYMENT, S.PAYMENT_REVIEW, S.PAYMENT_FAILED},
+            S.CANCELLED,
+            {A.SYSTEM, A.ISSUER, A.STAFF},
+            "支付不符合要求，订单已取消",
+        ),
+        _t(
+            "expire",
+            {S.DRAFT, S.UNDERWRITING, S.AWAITING_PAYMENT, S.PAYMENT_FAILED},
+            S.CANCELLED,
+            {A.SYSTEM},
+            "逾期未支付，订单已取消",
+        ),
     ]
 }
 

@@ -7,6 +7,8 @@ stored only this way and shown only through ``mask_tail``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 from typing import Any
 
@@ -36,6 +38,15 @@ def decrypt(value: str) -> str:
         return _fernet(tuple(settings.BAOHAN_FIELD_KEYS)).decrypt(value[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
         raise ValueError("the value cannot be decrypted with the configured keys") from exc
+
+
+def blind_index(value: str) -> str:
+    """A keyed digest of a sensitive number, for finding equal values without decrypting them
+    (``BAOHAN_INDEX_KEY``; changing the key means recomputing every stored digest)."""
+    key = settings.BAOHAN_INDEX_KEY
+    if not key:
+        raise ImproperlyConfigured("BAOHAN_INDEX_KEY is empty: set it to a long random string")
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def mask_tail(value: str | None, keep: int = 4) -> str:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from baohan.rulepacks.fields import CANONICAL_FIELDS, PACK_CHOICES, FieldKind
 from baohan.rulepacks.models import IssuerChoiceMode, LoginMethod, PaymentMethod, RulePack
+from baohan.rulepacks.statement_presets import layouts_of
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,20 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
         problems.append(("payment.online_channels", "online channels are listed but online payment is not enabled"))
     if PaymentMethod.ONLINE in payment.methods and not payment.online_channels:
         problems.append(("payment.online_channels", "online payment needs at least one channel"))
+    for code in _duplicates(layout.code for layout in payment.statement_layouts):
+        problems.append(("payment.statement_layouts", f"layout code {code!r} is used twice"))
+    known_layouts = layouts_of(list(payment.statement_layouts))
+    for i, issuer in enumerate(pack.issuers):
+        account = issuer.receiving_account
+        if account is not None and account.statement_layout not in known_layouts:
+            problems.append(
+                (
+                    f"issuers[{i}].receiving_account.statement_layout",
+                    f"unknown layout {account.statement_layout!r}; known: {', '.join(sorted(known_layouts))}",
+                )
+            )
+    for code in _duplicates(str(hours) for hours in payment.reminders_before_deadline_hours):
+        problems.append(("payment.reminders_before_deadline_hours", f"{code} hours is listed twice"))
     seen_types: set[str] = set()
     for i, payer_rule in enumerate(payment.payer_rules):
         for j, code in enumerate(payer_rule.project_types):

@@ -300,6 +300,39 @@ class IssuerDocument(Strict):
     title: Label
 
 
+class StatementColumns(Strict):
+    """Which column of a bank statement holds what, by the header text printed in the file."""
+
+    booked_at: Label = Field(description="交易日期 or 交易时间: a date, or a date and time.")
+    booked_time: Label | None = Field(default=None, description="A separate time column, when the bank has one.")
+    credit: Label = Field(description="The incoming amount: 贷方发生额, 收入金额.")
+    debit: Label | None = Field(default=None, description="The outgoing amount: rows with one are skipped.")
+    payer_name: Label = Field(description="对方户名")
+    payer_account: Label = Field(description="对方账号")
+    payer_bank: Label | None = Field(default=None, description="对方开户行")
+    remark: list[Label] = Field(
+        min_length=1, description="Every column a remark code may be written in: 摘要, 用途, 附言, 备注."
+    )
+    reference: Label | None = Field(default=None, description="The bank's serial number for the line (交易流水号).")
+
+
+class StatementLayout(Strict):
+    """How one bank's statement export looks: CSV or Excel, where the header row is, which column is what."""
+
+    code: Code
+    label: Label
+    format: Literal["csv", "xlsx"]
+    encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] = Field(
+        default="utf-8-sig", description="CSV only: the text encoding of the export."
+    )
+    columns: StatementColumns
+    datetime_formats: list[Annotated[str, StringConstraints(min_length=2, max_length=40)]] = Field(
+        default_factory=lambda: ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d %H:%M:%S", "%Y%m%d"],
+        min_length=1,
+        description="strptime formats tried in order for the booking date (and time).",
+    )
+
+
 class ReceivingAccount(Strict):
     """Where bidders transfer the premium (收款账号)."""
 
@@ -307,6 +340,11 @@ class ReceivingAccount(Strict):
     bank_name: Label = Field(description="开户银行")
     branch: Label | None = Field(default=None, description="支行")
     account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,32}$")] = Field(description="银行账号")
+    statement_layout: Code = Field(
+        default="bank_csv",
+        description="The layout of this account's statement exports: an engine preset (bank_csv, bank_xlsx) "
+        "or one of payment.statement_layouts.",
+    )
 
 
 class Issuer(Strict):
@@ -369,8 +407,17 @@ class Payment(Strict):
     remark_required: bool = True
     pay_before_deadline_hours: Annotated[int, Field(ge=0, le=720)] = 0
     contact_if_not_issued_after_hours: Annotated[int, Field(ge=0, le=720)] | None = None
-    auto_refund_service_fee: Money = Decimal("0.00")
+    auto_refund_service_fee: Money = Field(
+        default=Decimal("0.00"), description="Kept from a refused payment (wrong account, amount or time) on refund."
+    )
     auto_refund_working_days: Annotated[int, Field(ge=0, le=60)] | None = None
+    reminders_before_deadline_hours: list[Annotated[int, Field(ge=1, le=720)]] = Field(
+        default_factory=lambda: [24, 2],
+        description="Unpaid orders are reminded by SMS this many hours before the deposit deadline.",
+    )
+    statement_layouts: list[StatementLayout] = Field(
+        default_factory=list, description="Statement layouts of this centre's banks beyond the engine's presets."
+    )
     warnings: list[Label] = Field(default_factory=list)
 
 

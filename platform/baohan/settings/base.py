@@ -68,6 +68,7 @@ TENANT_APPS = [
     "baohan.sections",
     "baohan.guarantees",
     "baohan.identity",
+    "baohan.payments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -143,6 +144,28 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
+# One schedule for every centre: each entry runs once and fans out, one task per tenant
+# (baohan/payments/tasks.py).
+CELERY_BEAT_SCHEDULE = {
+    "payments-match-statements": {
+        "task": "payments.fan_out",
+        "schedule": 60.0,
+        "args": ["payments.statements_match"],
+    },
+    "payments-expire-and-remind": {"task": "payments.fan_out", "schedule": 300.0, "args": ["payments.deadlines"]},
+    "payments-send-online-refunds": {
+        "task": "payments.fan_out",
+        "schedule": 300.0,
+        "args": ["payments.online_payouts_send"],
+    },
+}
+
+# --- Stripe (online payment where a pack enables it) ----------------------------------------
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # only to point at a stand-in of Stripe's API
+STRIPE_CURRENCY = "cny"
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Templates and themes --------------------------------------------------------------
 TEMPLATES = [
@@ -311,5 +334,7 @@ AXES_SENSITIVE_PARAMETERS = [
 ]
 # Keys for fields encrypted at rest (ID and bank account numbers): newest first; old keys still decrypt.
 BAOHAN_FIELD_KEYS = env_list("BAOHAN_FIELD_KEYS") or (["ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDA="] if DEBUG else [])
+# Keyed digests of account numbers (blind index), to match bank lines without decrypting.
+BAOHAN_INDEX_KEY = os.environ.get("BAOHAN_INDEX_KEY", "dev-only-index-key-change-me" if DEBUG else "")
 # The operator re-verification the engine calls for the actions the pack names (see guarantees/checks.py).
 BAOHAN_OPERATOR_CHECK = os.environ.get("BAOHAN_OPERATOR_CHECK", "baohan.identity.checks.sms_code_verified")

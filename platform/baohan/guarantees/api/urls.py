@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from baohan.guarantees.api import bidder, centre, issuer
 from baohan.identity import api as identity
+from baohan.payments import api as payments
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -32,6 +33,10 @@ urlpatterns = [
     path("orders/<str:number>/invoice-eligibility", bidder.InvoiceEligibilityView.as_view()),
     path("orders/<str:number>/invoice", bidder.InvoiceRequestView.as_view()),
     path("orders/<str:number>/after-sales", bidder.OrderAfterSales.as_view()),
+    path("orders/<str:number>/payments", payments.OrderMoney.as_view()),
+    path("orders/<str:number>/voucher", payments.OrderVoucher.as_view()),
+    path("orders/<str:number>/checkout", payments.OrderCheckout.as_view()),
+    path("payouts/", payments.BidderPayouts.as_view()),
     path("refunds/", bidder.RefundList.as_view()),
     path("refunds/<str:number>/account", bidder.RefundAccountView.as_view()),
     path("invoice-titles/", bidder.InvoiceTitles.as_view()),
@@ -55,4 +60,15 @@ urlpatterns = [
     path("issuer/invoices/<int:invoice_id>", issuer.IssuerInvoiceAdvance.as_view()),
     path("issuer/after-sales/", issuer.IssuerAfterSales.as_view()),
     path("issuer/after-sales/<int:request_id>", issuer.IssuerAfterSalesAdvance.as_view()),
+    path("issuer/statements", payments.IssuerStatements.as_view()),
+    path("issuer/statement-lines/", payments.IssuerStatementLines.as_view()),
+    path("issuer/statement-lines/<int:line_id>/assign", payments.IssuerLineAssign.as_view()),
+    path("issuer/statement-lines/<int:line_id>/dismiss", payments.IssuerLineDismiss.as_view()),
+    path("issuer/vouchers/", payments.IssuerVouchers.as_view()),
+    path("issuer/vouchers/<int:voucher_id>/decision", payments.IssuerVoucherDecision.as_view()),
+    path("issuer/payouts/", payments.IssuerPayouts.as_view()),
+    path("issuer/payouts/<str:number>/paid", payments.IssuerPayoutPaid.as_view()),
+    # a bank's push and Stripe's webhook (signed requests, no credential)
+    path("bank/statement-lines", payments.BankPush.as_view()),
+    path("stripe/webhook", payments.StripeWebhook.as_view()),
 ]

@@ -34,6 +34,7 @@ from baohan.guarantees.models import (
 )
 from baohan.guarantees.quotes import Quote, quote_for_issuer
 from baohan.guarantees.states import TRANSITIONS, Actor, ActorKind, Transition
+from baohan.identity.fields import blind_index
 from baohan.rulepacks.models import Consent, Issuer, IssuerChoiceMode, OrderState, RulePack
 from baohan.sections.models import Section
 from tenants.selectors import pack_in_force, pack_of_version
@@ -182,6 +183,12 @@ def number_make(*, prefix: str, ident: int, when: datetime | None = None) -> str
     """Human-friendly numbers: a prefix, the local date and the row's id, e.g. 2026112100000042."""
     day = timezone.localtime(when or timezone.now()).strftime("%Y%m%d")
     return f"{prefix}{day}{ident:08d}"
+
+
+def account_digest(number: str) -> str:
+    """The blind index of a bank account number (digits only), or "" for none."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return blind_index(f"account:{digits}") if digits else ""
 
 
 def remark_code_new() -> str:
@@ -339,6 +346,10 @@ def order_create(
             rate=reference.rate,
             premium=reference.premium,
             payable_amount=reference.premium,
+            payer_account_name=str(clean.data.get("account_name") or enterprise.basic_account_name),
+            payer_account_digest=account_digest(
+                str(clean.private.get("account_number") or enterprise.basic_account_number or "")
+            ),
             operator_name=str(clean.data.get("operator_name", operator.name)),
             operator_phone=str(clean.data.get("operator_phone", operator.phone)),
             operator_email=str(clean.data.get("operator_email", operator.email)),
@@ -576,26 +587,46 @@ def order_offer_decide(
 def order_payment_confirm(
     *, order_id: int, actor: Actor, amount: Decimal, paid_at: datetime | None = None, reference: str = ""
 ) -> Order:
+    """An issuer (or staff) confirms a payment it received. Unlike a bank line, a confirmation
+    that breaks the rules is refused (and changes nothing): the confirmer fixes and resends it.
+    A confirmation goes through the same settlement as every other payment."""
+    from baohan.payments.models import Payment
+    from baohan.payments.services.settlement import Receipt, receipts_settle
+
     paid_at = paid_at or timezone.now()
-
-    def guard(order: Order) -> None:
-        if amount != order.payable_amount:
-            raise InvalidInput(
-                "amount_mismatch", f"付款金额 {amount} 与应付金额 {order.payable_amount} 不一致", field="amount"
-            )
-        if paid_at > order.section.deposit_deadline:
-            raise Conflict("payment_late", "付款时间晚于保证金缴纳截止时间", field="paid_at")
-        if paid_at > timezone.now() + timedelta(minutes=5):
-            raise InvalidInput("invalid", "付款时间不能晚于当前时间", field="paid_at")
-
-    return order_transition(
-        order_id=order_id,
-        name="confirm_payment",
-        actor=actor,
-        guard=guard,
-        changes={"paid_at": paid_at, "payment_reference": reference[:64]},
-        data={"amount": str(amount), "paid_at": paid_at.isoformat(), "reference": reference[:64]},
-    )
+    order = Order.objects.select_related("section").filter(pk=order_id).first()
+    if order is None or (actor.kind == ActorKind.ISSUER and order.issuer_code != actor.id):
+        raise NotFound("order_not_found", "订单不存在")
+    transition_check(machine=TRANSITIONS, name="confirm_payment", state=order.state, actor=actor)
+    if amount != order.payable_amount:
+        raise InvalidInput(
+            "amount_mismatch", f"付款金额 {amount} 与应付金额 {order.payable_amount} 不一致", field="amount"
+        )
+    if paid_at > order.section.deposit_deadline:
+        raise Conflict("payment_late", "付款时间晚于保证金缴纳截止时间", field="paid_at")
+    if paid_at > timezone.now() + timedelta(minutes=5):
+        raise InvalidInput("invalid", "付款时间不能晚于当前时间", field="paid_at")
+    source = f"{actor.kind.value}:{actor.id}:{reference.strip() or order.number}"
+    with transaction.atomic():
+        result = receipts_settle(
+            receipts=[
+                Receipt(
+                    channel=Payment.Channel.MANUAL,
+                    source_ref=source[:80],
+                    order_id=order.pk,
+                    amount=amount,
+                    paid_at=paid_at,
+                    payer_checked=False,
+                )
+            ],
+            actor=actor,
+        )
+        if result.skipped:
+            raise Conflict("payment_known", "该付款已确认过")
+        order = Order.objects.get(pk=order_id)
+        if order.state != OrderState.AWAITING_ISSUE:
+            raise Conflict("illegal_transition", f"当前状态（{order.state}）不能确认付款")
+    return order
 
 
 def order_payment_fail(*, order_id: int, actor: Actor, reason: str) -> Order:
