@@ -35,6 +35,24 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
         for code in REGIONS:
             tenant_onboard_file(path=Path(settings.REGIONS_DIR) / f"{code}.yaml", domains=[f"{code}.localhost"])
+        from tenants.services import tenant_onboard
+
+        # A fourth centre from YAML alone: Benxi's pack taking every payment method (online too).
+        tenant_onboard(source_text=paytest_pack_text(), source_name="paytest.yaml", domains=["paytest.localhost"])
+
+
+def paytest_pack_text() -> str:
+    data = yaml.safe_load((Path(settings.REGIONS_DIR) / "benxi.yaml").read_text(encoding="utf-8"))
+    data["centre"].update(code="paytest", name="支付测试交易中心", site_title="支付测试交易中心金融服务平台")
+    data["payment"].update(
+        methods=["offline_transfer", "voucher", "online"],
+        online_channels=["card", "alipay", "wechat_pay"],
+        payer_default="any",
+        remark_required=True,
+        auto_refund_service_fee="10.00",
+        auto_refund_working_days=5,
+    )
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ def ids_take(table: str, count: int) -> list[int]:
 
 
 def rows_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY ``rows`` into ``table``; dicts and lists go in as JSONB."""
+    """COPY ``rows`` into ``table``; dicts go in as JSONB, lists as arrays."""
     written = 0
     with connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in row])
+                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
                 written += 1
     return written
 

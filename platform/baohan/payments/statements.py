@@ -40,6 +40,7 @@ _CENT = Decimal("0.01")
 _MAX_AMOUNT = Decimal("1000000000000")  # the ledger keeps 14 digits, 2 of them decimals
 # After thousands separators are removed: an optional sign, an optional currency sign, digits.
 _AMOUNT_RE = re.compile(r"([+-]?)\s*[¥￥]?\s*(\d+(?:\.\d*)?|\.\d+)\s*元?")
+_PLAIN_AMOUNT_RE = re.compile(r"(-?)(\d{1,12})(?:\.(\d{1,2})0*)?")
 _EMPTY_AMOUNTS = frozenset({"", "-", "--", "—", "——", "/"})
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%T", "%c", "%R", "%f")
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gbk": "GBK", "gb18030": "GBK（GB18030）"}
@@ -245,19 +246,23 @@ def _strptime_parser(fmt: str) -> Callable[[str], datetime | None]:
 
 
 class _Dates:
-    """The layout's formats, tried in order, the one that matched last time first."""
+    """The layout's formats, tried in order, the one that matched last time first; results are aware."""
 
-    def __init__(self, formats: list[str]) -> None:
+    def __init__(self, formats: list[str], zone: tzinfo) -> None:
         self._parsers = [_compile_format(fmt) for fmt in formats]
         self._last = 0
+        self._zone = zone
         self._seen: dict[str, datetime | None] = {}  # statements repeat their dates
         self.examples = "、".join(dict.fromkeys(_EXAMPLE_MOMENT.strftime(fmt) for fmt in formats[:3]))
 
+    def _aware(self, value: datetime) -> datetime:
+        return value.replace(tzinfo=self._zone) if value.tzinfo is None else value.astimezone(self._zone)
+
     def parse(self, value: object) -> datetime | None:
         if isinstance(value, datetime):
-            return _round_second(value)
+            return self._aware(_round_second(value))
         if isinstance(value, date):
-            return datetime.combine(value, time())
+            return datetime.combine(value, time(), self._zone)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -267,7 +272,8 @@ class _Dates:
         text = value.strip()
         if text in self._seen:
             return self._seen[text]
-        found = self._seen[text] = self._find(text) if text else None
+        found = self._find(text) if text else None
+        self._seen[text] = found = self._aware(found) if found is not None else None
         return found
 
     def _find(self, text: str) -> datetime | None:
@@ -295,21 +301,17 @@ def _time_of(value: object) -> time | None:
     text = _unwrap(_text(value))
     if not text:
         return None
-    if len(text) == 8 and text[2] == ":" and text[5] == ":" and text.replace(":", "").isdigit():
-        return time(int(text[:2]), int(text[3:5]), int(text[6:]))
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) not in (2, 3):
-            raise ValueError(text)
-        parts[-1] = parts[-1].split(".")[0]
-        numbers = [int(part) for part in parts if part.isdigit()]
-        if len(numbers) != len(parts):
-            raise ValueError(text)
-        return time(numbers[0], numbers[1], numbers[2] if len(numbers) == 3 else 0)
-    if text.isdigit() and 3 <= len(text) <= 6:
-        digits = text.zfill(6 if len(text) > 4 else 4)
-        return time(int(digits[0:2]), int(digits[2:4]), int(digits[4:6] or 0))
-    raise ValueError(text)
+    if text.isdigit() and len(text) in (3, 5):
+        text = "0" + text  # 91530: the leading zero lost to a number cell
+    try:
+        moment = time.fromisoformat(text)  # 10:15:30, 10:15, 101530, 1015
+    except ValueError:
+        parts = text.split(":")  # 9:05:00
+        if not 2 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
+            raise
+        numbers = [int(part) for part in parts]
+        moment = time(numbers[0], numbers[1], numbers[2] if len(numbers) == 3 else 0)
+    return moment.replace(microsecond=0, tzinfo=None) if moment.microsecond or moment.tzinfo else moment
 
 
 def _amount(value: object, *, row: int, column: str) -> Decimal | None:
@@ -322,7 +324,12 @@ def _amount(value: object, *, row: int, column: str) -> Decimal | None:
         text = _unwrap(value.strip())
         if text in _EMPTY_AMOUNTS:
             return None
-        match = _AMOUNT_RE.fullmatch(text.replace(",", "").replace("，", ""))
+        plain = text.replace(",", "")
+        common = _PLAIN_AMOUNT_RE.fullmatch(plain)
+        if common is not None:  # 1234.5, -1,000.00: already two places once padded
+            sign, whole, cents = common.groups()
+            return Decimal(f"{sign}{whole}.{cents or ''}".ljust(len(sign) + len(whole) + 3, "0"))
+        match = _AMOUNT_RE.fullmatch(plain.replace("，", ""))
         if match is None:
             raise StatementError(f"金额格式不正确（{_shown(text)}）", row=row, column=column)
         amount = Decimal(match[1] + match[2])
@@ -370,8 +377,7 @@ class _Reader:
             columns.reference,
         ]
         self.required = list(dict.fromkeys(name for name in names if name))
-        self.dates = _Dates(layout.datetime_formats)
-        self.zone: tzinfo = ZoneInfo(settings.TIME_ZONE)
+        self.dates = _Dates(layout.datetime_formats, ZoneInfo(settings.TIME_ZONE))
 
     def _header(self, rows: Iterator[tuple[int, Sequence[object]]]) -> list[str]:
         best: list[str] | None = None
@@ -399,6 +405,8 @@ class _Reader:
                 index.setdefault(name, position)
         raw_names = list(index)
         raw_cells = _picker(list(index.values()))
+        raw_in_order = list(index.values()) == list(range(len(index)))
+        amounts: dict[str, Decimal | None] = {}
         columns = self.layout.columns
         at_booked = index[columns.booked_at]
         at_time = index[columns.booked_time] if columns.booked_time else None
@@ -407,10 +415,9 @@ class _Reader:
         at_account = index[columns.payer_account]
         at_bank = index[columns.payer_bank] if columns.payer_bank else None
         at_reference = index[columns.reference] if columns.reference else None
-        at_remarks = [index[name] for name in columns.remark]
+        remarks = _picker([index[name] for name in columns.remark])
         width = max(index.values()) + 1
         parse_date = self.dates.parse
-        zone = self.zone
         csv_rows = self.layout.format == "csv"
         padding: list[object] = ["" if csv_rows else None] * width
         lines: list[StatementLine] = []
@@ -430,7 +437,13 @@ class _Reader:
             booked = parse_date(row[at_booked])
             if booked is None and any(word in text for text in texts for word in SUMMARY_WORDS):
                 continue
-            amount = _amount(row[at_credit], row=number, column=columns.credit)
+            credit = row[at_credit]
+            if type(credit) is str and credit in amounts:  # statements repeat their amounts
+                amount = amounts[credit]
+            else:
+                amount = _amount(credit, row=number, column=columns.credit)
+                if type(credit) is str:
+                    amounts[credit] = amount
             if amount is None or not amount:
                 continue  # outgoing money, or nothing
             if amount < 0:
@@ -446,8 +459,7 @@ class _Reader:
                     shown = _shown(texts[at_time])
                     raise StatementError(f"时间格式不正确（{shown}）", row=number, column=columns.booked_time) from exc
                 if moment is not None:
-                    booked = datetime.combine(booked.date(), moment)
-            booked = booked.replace(tzinfo=zone) if booked.tzinfo is None else booked.astimezone(zone)
+                    booked = datetime.combine(booked, moment, booked.tzinfo)
             lines.append(
                 StatementLine(
                     row=number,
@@ -457,8 +469,8 @@ class _Reader:
                     payer_name=texts[at_name],
                     payer_account=_unwrap(texts[at_account]).replace(" ", "").replace("-", ""),
                     payer_bank=texts[at_bank] if at_bank is not None else "",
-                    remark=" | ".join(texts[i] for i in at_remarks if texts[i]),
-                    raw=dict(zip(raw_names, raw_cells(texts), strict=True)),
+                    remark=" | ".join(filter(None, remarks(texts))),
+                    raw=dict(zip(raw_names, texts if raw_in_order else raw_cells(texts))),  # noqa: B905 - texts may be wider
                 )
             )
         return lines

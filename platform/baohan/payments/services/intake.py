@@ -262,7 +262,10 @@ def statement_lines_match(*, actor: Actor | None = None, limit: int = 200_000) -
                 [line_ids],
             )
             by_code = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-            rest = [i for i in line_ids if i not in by_code]
+            # Without remark codes (a pack that does not ask for them), a line may still name its
+            # order by payer and amount: exactly one payable order of that enterprise and amount.
+            pack, _ = pack_in_force()
+            rest = [] if pack.payment.remark_required else [i for i in line_ids if i not in by_code]
             cursor.execute(
                 """
                 SELECT l.id, array_agg(o.id), array_agg(o.issuer_code), array_agg(e.name)
