@@ -107,7 +107,7 @@ def main() -> None:
     django.setup()
     from baohan.celery import app
 
-    app.conf.update(task_always_eager=False, broker_url="memory://")
+    app.conf.update(task_always_eager=False, broker_url="memory://localhost/")
 
     from django.core.management import call_command
     from django.db import connection

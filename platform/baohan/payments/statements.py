@@ -43,7 +43,7 @@ _AMOUNT_RE = re.compile(r"([+-]?)\s*[¥￥]?\s*(\d+(?:\.\d*)?|\.\d+)\s*元?")
 _PLAIN_AMOUNT_RE = re.compile(r"(-?)(\d{1,12})(?:\.(\d{1,2})0*)?")
 _EMPTY_AMOUNTS = frozenset({"", "-", "--", "—", "——", "/"})
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%T", "%c", "%R", "%f")
-_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gbk": "GBK", "gb18030": "GBK（GB18030）"}
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gbk": "GBK", "gb18030": "GBK"}
 # What strptime matches for each directive; formats using only these are parsed without it.
 _DIRECTIVES = {
     "Y": r"(?P<Y>\d\d\d\d)",
@@ -122,7 +122,7 @@ def _csv_rows(content: bytes, layout: StatementLayout) -> Iterator[Sequence[obje
     except UnicodeDecodeError as exc:
         name = _ENCODING_NAMES[layout.encoding]
         row = content.count(b"\n", 0, exc.start) + 1
-        raise StatementError(f"文件编码不是 {name}，请按 {name} 编码导出", row=row) from exc
+        raise StatementError(f"文件编码不是 {name}，请用 {name} 编码导出", row=row) from exc
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     return _checked_csv(reader)
 
@@ -429,14 +429,14 @@ class _Reader:
             texts = [cell.strip() for cell in cast("list[str]", row)] if csv_rows else [_text(cell) for cell in row]
             if not any(texts):
                 continue
-            count += 1
-            if count > self.max_rows:
-                raise StatementError(f"文件行数超过上限（{self.max_rows} 行），请分段导出后上传")
             if texts[at_credit] == columns.credit and texts[at_booked] == columns.booked_at:
                 continue  # the header repeated, as some banks do on every page
             booked = parse_date(row[at_booked])
             if booked is None and any(word in text for text in texts for word in SUMMARY_WORDS):
                 continue
+            count += 1
+            if count > self.max_rows:
+                raise StatementError(f"文件行数超过上限（{self.max_rows} 行），请分段导出后上传")
             credit = row[at_credit]
             if type(credit) is str and credit in amounts:  # statements repeat their amounts
                 amount = amounts[credit]

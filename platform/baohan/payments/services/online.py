@@ -214,7 +214,7 @@ def online_payout_send(*, payout_id: int) -> str:
     """Send one online payout back through Stripe. The idempotency key is the payout's id, so a
     retry after a lost answer returns Stripe's first refund instead of refunding again."""
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("order", "payment").get(pk=payout_id)
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("order", "payment").get(pk=payout_id)
         if payout.method != Payout.Method.ONLINE or payout.state not in (Payout.State.DUE, Payout.State.FAILED):
             return "not due"
         payment = (
