@@ -82,7 +82,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=0, help="orders awaiting payment (default: --lines)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
-    parser.add_argument("--profile", action="store_true", help="time SQL, COPY and Python inside the match step")
+    parser.add_argument("--profile", action="store_true", help="time each SQL statement, COPY and commit of the match")
+    parser.add_argument("--cprofile", action="store_true", help="with --profile: also cProfile the Python")
     args = parser.parse_args()
     args.orders = args.orders or args.lines
     needed = args.lines - round(args.lines * MIX["duplicate"])
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> None:
     timings.append(Timing("store (statement_lines_store)", time.perf_counter() - start, stored.lines_new))
     check(stored.lines_new == len(lines), f"stored {stored.lines_new} lines of {len(lines)}")
 
-    with profiled(args.profile) as report:
+    with profiled(args.profile or args.cprofile, python=args.cprofile) as report:
         start = time.perf_counter()
         matched = statement_lines_match(actor=actor)
         headline = time.perf_counter() - start
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"headline: matching {len(lines):,} lines took {headline:.2f} s ({verdict} the 10 s target)")
     if report:
         print()
-        print(report())
+        print(report(headline))
 
 
 def check(condition: bool, problem: str) -> None:
@@ -562,8 +563,9 @@ def verify(*, expected: dict[str, int], matched: dict[str, int], orders: int) ->
 
 
 @contextmanager
-def profiled(enabled: bool) -> Iterator[Callable[[], str] | None]:
-    """Time each SQL statement, COPY, array update and commit, and the Python around them (cProfile)."""
+def profiled(enabled: bool, *, python: bool = False) -> Iterator[Callable[[float], str] | None]:
+    """Time each SQL statement (rows_update and ids_take included), each COPY and the commit;
+    the rest of the step is Python. With ``python``, cProfile the step as well."""
     if not enabled:
         yield None
         return
@@ -585,26 +587,18 @@ def profiled(enabled: bool) -> Iterator[Callable[[], str] | None]:
         finally:
             note("SQL " + re.sub(r"\s+", " ", sql).strip()[:110], time.perf_counter() - start)
 
-    def wrap(name: str, label: Callable[..., str]) -> Callable[..., Any]:
-        original = getattr(db, name)
+    copy_rows = db.rows_copy
 
-        def timed(*a: Any, **kw: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(*a, **kw)
-            finally:
-                note(label(*a, **kw), time.perf_counter() - start)
+    def timed_copy(table: str, columns: Any, rows: Any) -> int:
+        start = time.perf_counter()
+        try:
+            return copy_rows(table, columns, rows)
+        finally:
+            note(f"COPY {table} (incl. building its rows in Python)", time.perf_counter() - start)
 
-        return timed
-
-    patches = {
-        "rows_copy": wrap("rows_copy", lambda table, columns, rows: f"COPY {table} (build rows + send)"),
-        "rows_update": wrap("rows_update", lambda table, key, columns, rows: f"rows_update {table} {list(columns)}"),
-        "ids_take": wrap("ids_take", lambda table, count: f"ids_take {table}"),
-    }
-    saved = [(module, name, getattr(module, name)) for module in (intake, settlement) for name in patches]
-    for module, name, _ in saved:
-        setattr(module, name, patches[name])
+    saved = [(module, module.rows_copy) for module in (intake, settlement)]
+    for module, _ in saved:
+        module.rows_copy = timed_copy  # type: ignore[attr-defined]
     commit = connection.commit
 
     def timed_commit() -> None:
@@ -615,23 +609,28 @@ def profiled(enabled: bool) -> Iterator[Callable[[], str] | None]:
             note("COMMIT (deferred FK checks, WAL flush)", time.perf_counter() - start)
 
     connection.commit = timed_commit  # type: ignore[method-assign]
-    profile = cProfile.Profile()
+    profile = cProfile.Profile() if python else None
     try:
         with connection.execute_wrapper(sql_timer):
-            profile.enable()
-            yield lambda: _report(spent, profile)
-            profile.disable()
+            if profile:
+                profile.enable()
+            yield lambda total: _report(spent, profile, total)
+            if profile:
+                profile.disable()
     finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
+        for module, original in saved:
+            module.rows_copy = original  # type: ignore[attr-defined]
         del connection.commit
 
 
-def _report(spent: dict[str, list[float]], profile: cProfile.Profile) -> str:
-    out = ["profile of the match step (a COPY's time includes building its rows in Python; SQL inside"]
-    out.append("rows_update/ids_take is also listed on its own line):")
+def _report(spent: dict[str, list[float]], profile: cProfile.Profile | None, total: float) -> str:
+    out = [f"profile of the match step ({total:.2f} s):"]
     for label, (calls, seconds) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
         out.append(f"  {seconds:8.3f} s {calls:>4}x  {label}")
+    rest = total - sum(seconds for _, seconds in spent.values())
+    out.append(f"  {rest:8.3f} s        Python outside these (fetching, decisions, building arrays and receipts)")
+    if profile is None:
+        return "\n".join(out)
     text = io.StringIO()
     stats = pstats.Stats(profile, stream=text)
     stats.sort_stats("tottime").print_stats(18)

@@ -21,6 +21,22 @@ def pytest_configure(config: pytest.Config) -> None:
     from tests import leaks
 
     leaks.install()
+    _test_database_always()
+
+
+def _test_database_always() -> None:
+    """pytest-django sets up the test database only for the aliases of tests marked ``django_db``;
+    a run of ``committed_db`` tests alone would then reach the development database. Always
+    set up ``default``."""
+    import pytest_django.fixtures as fixtures
+
+    original = fixtures._get_databases_for_setup
+
+    def with_default(items: Any) -> tuple[set[str], set[str]]:
+        aliases, serialized = original(items)
+        return aliases | {"default"}, serialized
+
+    fixtures._get_databases_for_setup = with_default
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -47,7 +47,7 @@ def test_rerunning_an_unchanged_pack_changes_nothing_and_says_so() -> None:
     updated_at = xinjiang.updated_at
     output = onboard(Path("regions/xinjiang.yaml"), "xinjiang.localhost")
     number = xinjiang.current_rule_pack.number
-    assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{number} (2026.11-3); nothing to do."
+    assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{number} (2026.11-4); nothing to do."
     assert counts() == before
     xinjiang.refresh_from_db()
     assert xinjiang.updated_at == updated_at
@@ -158,7 +158,7 @@ def test_a_changed_pack_must_change_its_version(tmp_path: Path, region_pack_data
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("onboard_region", str(write_pack(tmp_path, data)), "--domain=benxi.localhost", stderr=err)
-    assert "version: '2026.11-3' is already published with other content; change the version" in err.getvalue()
+    assert "version: '2026.11-4' is already published with other content; change the version" in err.getvalue()
     assert counts() == before
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,7 +39,7 @@ GBK_CSV = """账号,1234567890123
 查询区间,2026-11-01 至 2026-11-30
 
 交易流水号,交易日期,交易时间,借方发生额,贷方发生额,余额,对方账号,对方户名,对方开户行,摘要,用途,附言
-T001,2026-11-02,09:30:00,,"￥1,000.00","21,000.00",6222 0202-0011 2233,新疆某某建设有限公司,工商银行乌鲁木齐分行,BH7K2M9Q,投标保证金,
+T001,2026-11-02,09:30:00,,"￥1,000.00","21,000.00",6222 0202-0011 2233,某某建设有限公司,工商银行,BH7K2M9Q,投标保证金,
 T002,2026-11-02,10:00:00,500.00,,"20,500.00",6217000011112222,某某物业公司,建设银行,转账支出,,
 
 T003,20261103,101530,,  2500.5 ,"23,000.50",="6217000000001234",某某市政工程公司,农业银行,,BH4X8P2R,保证金
@@ -66,19 +68,10 @@ LINES = [
 ]
 
 
-def _fields(line: StatementLine) -> tuple[object, ...]:
-    return (
-        line.reference,
-        line.booked_at,
-        line.amount,
-        line.payer_name,
-        line.payer_account,
-        line.payer_bank,
-        line.remark,
-    )
+_fields = attrgetter("reference", "booked_at", "amount", "payer_name", "payer_account", "payer_bank", "remark")
 
 
-def _xlsx(rows: list[list[object]]) -> bytes:
+def _xlsx(rows: Sequence[Sequence[object]]) -> bytes:
     workbook = Workbook()
     for row in rows:
         workbook.active.append(row)
@@ -98,7 +91,7 @@ def test_what_is_rendered_parses_back_to_the_same_lines(layout: StatementLayout)
     lines = LINES
     if layout.columns.reference is None:  # and no payer bank; its only date format has no seconds
         lines = [
-            replace(line, reference="", payer_bank="", booked_at=line.booked_at.replace(second=0)) for line in LINES
+            replace(line, reference="", payer_bank="", booked_at=line.booked_at.replace(second=0)) for line in lines
         ]
     content = statement_render(layout=layout, lines=lines, account_number="1234567890123", account_name="某保险公司")
 
@@ -122,17 +115,17 @@ def test_a_bank_csv_export_yields_its_incoming_lines_only() -> None:
     assert [line.amount for line in lines] == [Decimal("1000.00"), Decimal("2500.50")]
     assert lines[0].booked_at == datetime(2026, 11, 2, 9, 30, tzinfo=SHANGHAI)
     assert lines[1].booked_at == datetime(2026, 11, 3, 10, 15, 30, tzinfo=SHANGHAI)
-    assert lines[0].booked_at.utcoffset() is not None
     assert lines[0].booked_at.isoformat() == "2026-11-02T09:30:00+08:00"
     assert [line.payer_account for line in lines] == ["6222020200112233", "6217000000001234"]
-    assert [line.payer_name for line in lines] == ["新疆某某建设有限公司", "某某市政工程公司"]
-    assert lines[0].payer_bank == "工商银行乌鲁木齐分行"
+    assert [line.payer_name for line in lines] == ["某某建设有限公司", "某某市政工程公司"]
+    assert lines[0].payer_bank == "工商银行"
     assert [line.remark for line in lines] == ["BH7K2M9Q | 投标保证金", "BH4X8P2R | 保证金"]
     assert lines[0].raw["贷方发生额"] == "￥1,000.00"
     assert lines[0].raw["余额"] == "21,000.00"
 
 
 def test_an_excel_export_with_typed_cells_and_text_dates() -> None:
+    at = datetime(2026, 11, 20, 10, 15, 30)
     header = ["流水号", "交易时间", "支出金额", "收入金额", "对方账号", "对方户名", "对方行名", "摘要", "备注"]
     content = _xlsx(
         [
@@ -140,17 +133,7 @@ def test_an_excel_export_with_typed_cells_and_text_dates() -> None:
             ["账号", "1234567890123", "户名", "某保险公司"],
             [],
             header,
-            [
-                "X1",
-                datetime(2026, 11, 20, 10, 15, 30),
-                None,
-                1000.5,
-                62220202001122,
-                " 某甲公司 ",
-                "建设银行",
-                "BH1",
-                "定金",
-            ],
+            ["X1", at, None, 1000.5, 62220202001122, " 某甲公司 ", "建设银行", "BH1", "定金"],
             ["X2", "20261120 10:15:30", 200, None, "6222", "某乙公司", "建设银行", "付款", None],
             ["X3", "20261120 10:15:30", 0, "¥2,000", "6222-0202-0011-33", "某丙公司", None, None, "BH3"],
             [None, "合计", 200, 3000.5],
@@ -163,7 +146,7 @@ def test_an_excel_export_with_typed_cells_and_text_dates() -> None:
         (5, "X1", Decimal("1000.50")),
         (7, "X3", Decimal("2000.00")),
     ]
-    assert all(line.booked_at == datetime(2026, 11, 20, 10, 15, 30, tzinfo=SHANGHAI) for line in lines)
+    assert [line.booked_at for line in lines] == [at.replace(tzinfo=SHANGHAI)] * 2
     assert [line.payer_account for line in lines] == ["62220202001122", "62220202001133"]
     assert [line.payer_name for line in lines] == ["某甲公司", "某丙公司"]
     assert [line.remark for line in lines] == ["BH1 | 定金", "BH3"]
@@ -171,10 +154,8 @@ def test_an_excel_export_with_typed_cells_and_text_dates() -> None:
 
 
 def test_a_pack_layout_without_reference_or_time_columns() -> None:
-    content = (
-        "记账日期,付款人,付款账号,收款金额,附言\n2026/11/20 08:05,张三,6222-0000-1111,88.8,BH1\n2026/11/21,李四,,1,\n"
-    )
-    content += "2026/11/22 17:45,王五,6222 0000 3333,0.10,BH3\n"
+    content = "记账日期,付款人,付款账号,收款金额,附言\n2026/11/20 08:05,张三,6222-0000-1111,88.8,BH1\n"
+    content += "2026/11/21,李四,,1,\n2026/11/22 17:45,王五,6222 0000 3333,0.10,BH3\n"
 
     lines = statement_parse(content=content.encode("utf-8"), layout=CUSTOM)
 

@@ -59,6 +59,8 @@ _EXAMPLE_MOMENT = datetime(2026, 1, 31, 9, 5, 0)
 
 @dataclass(frozen=True, slots=True)
 class StatementLine:
+    """One incoming line of a statement file."""
+
     row: int  # 1-based row number in the file
     reference: str  # the bank's serial number (交易流水号), "" when the layout or the cell has none
     booked_at: datetime  # timezone-aware
@@ -104,7 +106,7 @@ def _sniff(content: bytes) -> str | None:
         return "zip"
     if content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "xls"
-    if content.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"%PDF")):
+    if content.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF")):
         return "image"
     return None
 
