@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import cProfile
+import gc
 import io
 import math
 import os
@@ -169,7 +170,8 @@ def run(args: argparse.Namespace) -> None:
         account_name=issuer.receiving_account.account_name,
     )
     timings.append(Timing("generate + render CSV", time.perf_counter() - start, len(lines)))
-    print(f"statement: {len(lines):,} lines, {len(content) / 1e6:.1f} MB; orders: {len(orders):,}")
+    n_orders, n_lines = len(orders), len(lines)
+    print(f"statement: {n_lines:,} lines, {len(content) / 1e6:.1f} MB; orders: {n_orders:,}")
 
     start = time.perf_counter()
     parsed = statement_parse(content=content, layout=layout)
@@ -192,13 +194,17 @@ def run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     stored = store(parsed)
     timings.append(Timing("store (statement_lines_store)", time.perf_counter() - start, stored.lines_new))
-    check(stored.lines_new == len(lines), f"stored {stored.lines_new} lines of {len(lines)}")
+    check(stored.lines_new == n_lines, f"stored {stored.lines_new} lines of {n_lines}")
+    # What the benchmark itself holds is not the engine's: a worker matching lines has none of it
+    # (and the collector would scan it on every full collection during the match).
+    del orders, enterprises, lines, parsed
+    gc.collect()
 
     with profiled(args.profile or args.cprofile, python=args.cprofile) as report:
         start = time.perf_counter()
         matched = statement_lines_match(actor=actor)
         headline = time.perf_counter() - start
-    timings.append(Timing("MATCH (statement_lines_match)", headline, len(lines)))
+    timings.append(Timing("MATCH (statement_lines_match)", headline, n_lines))
 
     start = time.perf_counter()
     again = store(statement_parse(content=content, layout=layout))
@@ -210,7 +216,7 @@ def run(args: argparse.Namespace) -> None:
     timings.append(Timing("match again", time.perf_counter() - start, 0))
     check(not second.payments, f"second match settled {second.outcomes}")
 
-    verify(expected=expected, matched=matched.outcomes, orders=len(orders))
+    verify(expected=expected, matched=matched.outcomes, orders=n_orders)
 
     print()
     print(f"{'step':<40}{'seconds':>10}{'rows/s':>12}")
@@ -218,7 +224,7 @@ def run(args: argparse.Namespace) -> None:
         rate = f"{t.rows / t.seconds:,.0f}" if t.rows and t.seconds else "-"
         print(f"{t.step:<40}{t.seconds:>10.2f}{rate:>12}")
     verdict = "under" if headline < 10 else "OVER"
-    print(f"headline: matching {len(lines):,} lines took {headline:.2f} s ({verdict} the 10 s target)")
+    print(f"headline: matching {n_lines:,} lines took {headline:.2f} s ({verdict} the 10 s target)")
     if report:
         print()
         print(report(headline))

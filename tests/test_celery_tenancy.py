@@ -7,11 +7,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from baohan.celery import app
@@ -23,9 +24,10 @@ from tests.celery_probe import schema_probe
 pytestmark = pytest.mark.usefixtures("committed_db")
 
 
-@pytest.fixture
-def worker(tmp_path: Path) -> Iterator[str]:
-    redis = EmbeddedRedis(tmp_path / "redis")
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """One real worker (solo pool) for the module, on its own embedded Redis."""
+    redis = EmbeddedRedis(tmp_path_factory.mktemp("celery") / "redis")
     db = connection.settings_dict
     host = db["HOST"] or db["OPTIONS"].get("host", "")
     env = {
@@ -86,3 +88,61 @@ def test_tasks_run_in_the_senders_schema(worker: str) -> None:
     finally:
         with tenant_context(xinjiang):
             Section.objects.filter(code="XJ-CELERY-1").delete()
+
+
+def test_money_tasks_run_in_the_centre_that_queued_them_and_never_in_public(worker: str) -> None:
+    """A statement line waits in Benxi. Matching queued from Xinjiang leaves it alone; queued
+    from Benxi it is matched there; queued with no centre the task fails instead of running in
+    public; beat's fan-out reaches every centre."""
+    from baohan.guarantees.states import Actor
+    from baohan.payments.models import StatementImport, StatementLine
+    from baohan.payments.services.intake import statement_lines_store
+    from baohan.payments.statements import StatementLine as Parsed
+    from baohan.payments.tasks import fan_out, statements_match_task
+
+    benxi, xinjiang = Tenant.objects.get(code="benxi"), Tenant.objects.get(code="xinjiang")
+    parsed = Parsed(
+        row=1,
+        reference="CELERY-LINE-1",
+        booked_at=timezone.now(),
+        amount=Decimal("88.00"),
+        payer_name="某公司",
+        payer_account="6200000000000088",
+        payer_bank="",
+        remark="无附言",
+        raw={},
+    )
+    with tenant_context(benxi), transaction.atomic():
+        statement_lines_store(
+            issuer_code="zijin",
+            account_number="2100000000000000001",
+            lines=[parsed],
+            source="command",
+            actor=Actor.system(),
+        )
+        transaction.on_commit(lambda: None)  # nothing queued to run inline: matching is the worker's
+    try:
+
+        def status() -> str:
+            with tenant_context(benxi):
+                return StatementLine.objects.get(reference="CELERY-LINE-1").status
+
+        with tenant_context(xinjiang):
+            assert statements_match_task.delay().get(timeout=60) == {}
+        connection.set_schema_to_public()
+        # Queued on commit by the import itself: the worker may have matched it already.
+        with tenant_context(benxi):
+            statements_match_task.delay().get(timeout=60)
+        assert status() == "unmatched"
+
+        connection.set_schema_to_public()
+        with pytest.raises(Exception, match="without a centre"):
+            statements_match_task.delay().get(timeout=60)
+        assert (
+            fan_out.delay("payments.statements_match").get(timeout=60)
+            == Tenant.objects.filter(is_active=True).exclude(schema_name="public").count()
+        )
+    finally:
+        with tenant_context(benxi):
+            StatementLine.objects.filter(reference="CELERY-LINE-1").delete()
+            StatementImport.objects.filter(lines__isnull=True, source="command").delete()

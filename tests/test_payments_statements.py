@@ -60,10 +60,8 @@ def test_a_statement_file_pays_the_order_once_however_often_it_is_imported(
     good = line(waiting, remark=f"投标保费 附言{waiting.remark_code} 用途")
     content = statement_csv([good])
     with django_capture_on_commit_callbacks(execute=True):
-        status, result = (
-            waiting.issuer.client.post("/api/v1/issuer/statements", {"file": _file(content, "0601.csv")}).status_code,
-            None,
-        )
+        response = waiting.issuer.client.post("/api/v1/issuer/statements", {"file": _file(content, "0601.csv")})
+    status = response.status_code
     assert status == 201
     _, order = waiting.bidder.get(f"/api/v1/orders/{waiting.number}")
     assert order["state"] == "awaiting_issue"
