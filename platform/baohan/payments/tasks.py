@@ -4,31 +4,9 @@ twice. Beat has one schedule; ``payments.fan_out`` queues the named task once pe
 
 from __future__ import annotations
 
-from typing import Any
+from django_tenants.utils import tenant_context
 
-from django_tenants.utils import get_public_schema_name, tenant_context
-
-from baohan.celery import app
-from tenants.db import connection
-
-
-class TenantMissing(RuntimeError):
-    pass
-
-
-class TenantTask(app.Task):
-    """A task that must run in a centre's schema."""
-
-    abstract = True
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if connection.schema_name == get_public_schema_name():
-            raise TenantMissing(f"{self.name} was queued without a centre; it does not run in the public schema")
-        return super().__call__(*args, **kwargs)
-
-
-def tenant_task(name: str, **options: Any) -> Any:  # typed as Any: celery has no stubs
-    return app.task(name=name, base=TenantTask, **options)
+from baohan.celery import app, tenant_task
 
 
 @app.task(name="payments.fan_out")  # type: ignore[untyped-decorator]
