@@ -17,26 +17,25 @@ Celery at an in-memory broker instead, so ``.delay()`` only publishes a message:
 notifications are measured elsewhere; this measures reconciliation.
 
 Usage: ``python bench/reconcile.py [--lines 100000] [--orders N] [--keep] [--profile]``.
-``--profile`` times every SQL statement, COPY and commit inside the match step.
+``--profile`` times every SQL statement, COPY and commit inside the match step and samples
+the Python stack to place the rest on engine lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
-import cProfile
 import gc
-import io
 import math
 import os
-import pstats
 import random
 import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,7 +83,6 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=0, help="orders awaiting payment (default: --lines)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument("--profile", action="store_true", help="time each SQL statement, COPY and commit of the match")
-    parser.add_argument("--cprofile", action="store_true", help="with --profile: also cProfile the Python")
     args = parser.parse_args()
     args.orders = args.orders or args.lines
     needed = args.lines - round(args.lines * MIX["duplicate"])
@@ -200,7 +198,7 @@ def run(args: argparse.Namespace) -> None:
     del orders, enterprises, lines, parsed
     gc.collect()
 
-    with profiled(args.profile or args.cprofile, python=args.cprofile) as report:
+    with profiled(args.profile) as report:
         start = time.perf_counter()
         matched = statement_lines_match(actor=actor)
         headline = time.perf_counter() - start
@@ -569,9 +567,9 @@ def verify(*, expected: dict[str, int], matched: dict[str, int], orders: int) ->
 
 
 @contextmanager
-def profiled(enabled: bool, *, python: bool = False) -> Iterator[Callable[[float], str] | None]:
-    """Time each SQL statement (rows_update and ids_take included), each COPY and the commit;
-    the rest of the step is Python. With ``python``, cProfile the step as well."""
+def profiled(enabled: bool) -> Iterator[Callable[[float], str] | None]:
+    """Time each SQL statement (rows_update and ids_take included), each COPY and the commit,
+    and sample the Python stack every few milliseconds to place the rest on engine lines."""
     if not enabled:
         yield None
         return
@@ -615,33 +613,73 @@ def profiled(enabled: bool, *, python: bool = False) -> Iterator[Callable[[float
             note("COMMIT (deferred FK checks, WAL flush)", time.perf_counter() - start)
 
     connection.commit = timed_commit  # type: ignore[method-assign]
-    profile = cProfile.Profile() if python else None
+    sampler = _Sampler(threading.get_ident())
     try:
-        with connection.execute_wrapper(sql_timer):
-            if profile:
-                profile.enable()
-            yield lambda total: _report(spent, profile, total)
-            if profile:
-                profile.disable()
+        with connection.execute_wrapper(sql_timer), sampler:
+            yield lambda total: _report(spent, sampler, total)
     finally:
         for module, original in saved:
             module.rows_copy = original  # type: ignore[attr-defined]
         del connection.commit
 
 
-def _report(spent: dict[str, list[float]], profile: cProfile.Profile | None, total: float) -> str:
-    out = [f"profile of the match step ({total:.2f} s):"]
+class _Sampler(threading.Thread):
+    """Every 2 ms, the engine line the main thread is on (the innermost frame under platform/),
+    and whether it is inside psycopg at that moment (waiting for the server, or converting)."""
+
+    def __init__(self, target: int) -> None:
+        super().__init__(daemon=True)
+        self.target = target
+        self.samples: Counter[tuple[str, bool]] = Counter()  # seconds: each sample weighs the time since the last
+        self.done = threading.Event()
+
+    def __enter__(self) -> _Sampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.join()
+
+    def run(self) -> None:
+        engine = str(ROOT / "platform")
+        last = time.perf_counter()
+        while not self.done.wait(0.002):
+            frame = sys._current_frames().get(self.target)
+            in_driver = False
+            where = "?"
+            first = True
+            while frame is not None:
+                name = frame.f_code.co_filename
+                if first:
+                    in_driver = "psycopg" in name
+                    first = False
+                if name.startswith(engine):
+                    where = f"{os.path.relpath(name, engine)}:{frame.f_lineno} {frame.f_code.co_name}"
+                    break
+                frame = frame.f_back
+            # The sampler gets the GIL late while the main thread runs Python (up to the switch
+            # interval) and at once while it waits for the server: weigh by elapsed time.
+            now = time.perf_counter()
+            self.samples[(where, in_driver)] += now - last
+            last = now
+
+
+def _report(spent: dict[str, list[float]], sampler: _Sampler, total: float) -> str:
+    out = [f"profile of the match step ({total:.2f} s), by statement:"]
     for label, (calls, seconds) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
-        out.append(f"  {seconds:8.3f} s {calls:>4}x  {label}")
+        if seconds >= 0.005:
+            out.append(f"  {seconds:8.3f} s {calls:>4}x  {label}")
     rest = total - sum(seconds for _, seconds in spent.values())
     out.append(f"  {rest:8.3f} s        Python outside these (fetching, decisions, building arrays and receipts)")
-    if profile is None:
-        return "\n".join(out)
-    text = io.StringIO()
-    stats = pstats.Stats(profile, stream=text)
-    stats.sort_stats("tottime").print_stats(18)
-    out.append("cProfile, by own time (top 18):")
-    out.extend("  " + row for row in text.getvalue().splitlines() if row.strip() and "Ordered by" not in row)
+    sampled = sum(sampler.samples.values())
+    if sampled:
+        out.append("sampled stack (every 2 ms), by engine line; [in psycopg]: waiting for the server or converting:")
+        lines: Counter[str] = Counter()
+        for (where, in_driver), seconds in sampler.samples.items():
+            lines[where + ("  [in psycopg]" if in_driver else "")] += seconds
+        for where, seconds in lines.most_common(22):
+            out.append(f"  {seconds:8.3f} s  {where}")
     return "\n".join(out)
 
 

@@ -59,13 +59,29 @@ def worker(tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, djan
     )
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
     app.conf.update(broker_url=redis.url, result_backend=redis.url, task_always_eager=False)
+    _forget_connections()
     try:
         yield redis.url
     finally:
         app.conf.update(saved)
+        _forget_connections()
         process.terminate()
         process.wait(timeout=20)
         redis.stop()
+
+
+def _forget_connections() -> None:
+    """Drop the app's cached broker pool and result backend, made for the settings before."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    app._local.__dict__.pop("backend", None)
+    # Eager tasks run by concurrent threads elsewhere in the run (the race tests) can leave
+    # Celery's process-wide "inside a task" flag set; with it, ``result.get()`` is refused.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
 
 
 def test_tasks_run_in_the_senders_schema(worker: str) -> None:

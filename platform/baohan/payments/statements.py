@@ -441,6 +441,7 @@ class _Reader:
         parse_date = self.dates.parse
         csv_rows = self.layout.format == "csv"
         padding: list[object] = ["" if csv_rows else None] * width
+        credit_header, booked_header, max_rows = columns.credit, columns.booked_at, self.max_rows
         lines: list[StatementLine] = []
         count = 0
         for number, row in rows:
@@ -450,19 +451,19 @@ class _Reader:
             texts = [cell.strip() for cell in cast("list[str]", row)] if csv_rows else [_text(cell) for cell in row]
             if not any(texts):
                 continue
-            if texts[at_credit] == columns.credit and texts[at_booked] == columns.booked_at:
+            if texts[at_credit] == credit_header and texts[at_booked] == booked_header:
                 continue  # the header repeated, as some banks do on every page
             booked = parse_date(row[at_booked])
             if booked is None and any(word in text for text in texts for word in SUMMARY_WORDS):
                 continue
             count += 1
-            if count > self.max_rows:
+            if count > max_rows:
                 raise StatementError(f"文件行数超过上限（{self.max_rows} 行），请分段导出后上传")
             credit = row[at_credit]
             if type(credit) is str and credit in amounts:  # statements repeat their amounts
                 amount = amounts[credit]
             else:
-                amount = _amount(credit, row=number, column=columns.credit)
+                amount = _amount(credit, row=number, column=credit_header)
                 if type(credit) is str:
                     amounts[credit] = amount
             if amount is None or not amount:
