@@ -72,9 +72,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, djan
 
 def _forget_connections() -> None:
     """Drop the app's cached broker pool and result backend, made for the settings before."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    app._pool = None
     app.amqp._producer_pool = None
     app._local.__dict__.pop("backend", None)
     # Eager tasks run by concurrent threads elsewhere in the run (the race tests) can leave
