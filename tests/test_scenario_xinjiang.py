@@ -105,7 +105,6 @@ def test_xinjiang_bid_bond_from_application_to_refund() -> None:
         ("create", "", "draft", "bidder"),
         ("submit", "draft", "underwriting", "bidder"),
         ("approve", "underwriting", "awaiting_payment", "issuer"),
-        ("payment_applied", "", "", "issuer"),
         ("confirm_payment", "awaiting_payment", "awaiting_issue", "issuer"),
         ("issue", "awaiting_issue", "issued", "issuer"),
     ]

@@ -235,11 +235,25 @@ def statement_import_file(
 # --- matching --------------------------------------------------------------------------------
 
 
-def statement_lines_match(*, actor: Actor | None = None, limit: int = 200_000) -> SettleResult:
+def statement_lines_match(*, actor: Actor | None = None, chunk: int = 20_000) -> SettleResult:
     """Match every new line (set-based): by remark code, else (for packs without remark codes) by
     payer name and amount when exactly one payable order fits; then settle the matched lines.
-    Lines with no order, or more than one, wait for staff (``unmatched``)."""
+    Lines with no order, or more than one, wait for staff (``unmatched``). Lines are taken
+    ``chunk`` at a time, each chunk in its own transaction (orders stay locked briefly)."""
     actor = actor or Actor.system("对账")
+    total = SettleResult()
+    while True:
+        done, result = _match_chunk(actor=actor, limit=chunk)
+        total.payments += result.payments
+        total.paid_orders += result.paid_orders
+        total.skipped += result.skipped
+        for outcome, count in result.outcomes.items():
+            total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
+        if done < chunk:
+            return total
+
+
+def _match_chunk(*, actor: Actor, limit: int) -> tuple[int, SettleResult]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -249,7 +263,7 @@ def statement_lines_match(*, actor: Actor | None = None, limit: int = 200_000) -
             )
             line_ids = [row[0] for row in cursor.fetchall()]
             if not line_ids:
-                return SettleResult()
+                return 0, SettleResult()
             cursor.execute(
                 """
                 SELECT l.id, array_agg(DISTINCT o.id), array_agg(DISTINCT o.issuer_code)
@@ -325,7 +339,7 @@ def statement_lines_match(*, actor: Actor | None = None, limit: int = 200_000) -
             {"id": "bigint", "status": "text", "order_id": "bigint"},
             [[r.statement_line_id, StatementLine.Status.MATCHED.value, r.order_id] for r in receipts],
         )
-    return result
+    return len(line_ids), result
 
 
 def _line_receipt(line: Sequence[object], order_id: int) -> Receipt:

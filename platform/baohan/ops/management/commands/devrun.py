@@ -53,7 +53,19 @@ class Command(BaseCommand):
             self._spawn([python, manage, "runserver", f"0.0.0.0:{port}"], env)
             if (env.get("CELERY_BROKER_URL") or settings.CELERY_BROKER_URL) and not options["no_worker"]:
                 self._spawn(
-                    [python, "-m", "celery", "-A", "baohan", "worker", "--pool=solo", "--loglevel=INFO"],
+                    [
+                        python,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "baohan",
+                        "worker",
+                        "--pool=solo",
+                        "--loglevel=INFO",
+                        # beat inside the worker: the money schedule (matching, deadlines, refunds) runs too
+                        "--beat",
+                        f"--schedule={data_dir() / 'celerybeat-schedule'}",
+                    ],
                     {**env, "PYTHONPATH": str(settings.PLATFORM_DIR)},
                 )
             self._announce(port)
