@@ -244,3 +244,27 @@ def test_unpaid_orders_are_reminded_once_per_window() -> None:
     assert codes == ["deadline:24h", "deadline:2h"]
     assert len(texts) == 2
     assert all(waiting.number in t and "截止时间" in t for t in texts)
+
+
+def test_without_remark_codes_a_line_finds_its_order_by_payer_and_amount() -> None:
+    """Benxi's pack asks for no remark code: the enterprise's name and the exact amount name the order."""
+    from baohan.guarantees.states import Actor
+    from baohan.payments.services.intake import statement_lines_match, statement_lines_store
+    from tests.money import line
+
+    waiting = benxi_like_waiting()
+    stranger = line(waiting, remark="保费", payer_name="别的公司")
+
+    def bank() -> Any:
+        statement_lines_store(
+            issuer_code="zijin",
+            account_number="2100000000000000001",
+            lines=[line(waiting, remark="保费"), stranger],
+            source="command",
+            actor=Actor.system(),
+        )
+        return statement_lines_match().outcomes
+
+    assert in_centre("benxi", bank) == {"applied": 1}
+    _, order = waiting.bidder.get(f"/api/v1/orders/{waiting.number}")
+    assert order["state"] == "awaiting_issue"

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -295,15 +296,7 @@ def _match_chunk(*, actor: Actor, limit: int) -> tuple[int, SettleResult]:
             lines_meta = {}
             for line_id, order_ids, issuers, names in cursor.fetchall():
                 lines_meta[line_id] = (order_ids, issuers, names)
-            cursor.execute(
-                """
-                SELECT id, issuer_code, amount, booked_at, payer_name, payer_account, payer_account_digest,
-                       payer_account_tail, payer_bank, fingerprint
-                  FROM payments_statementline WHERE id = ANY(%s)
-                """,
-                [line_ids],
-            )
-            lines = {row[0]: row for row in cursor.fetchall()}
+            lines = _line_rows(cursor, line_ids)
 
         receipts: list[Receipt] = []
         unmatched: list[list[object]] = []
@@ -320,7 +313,7 @@ def _match_chunk(*, actor: Actor, limit: int) -> tuple[int, SettleResult]:
                     order_id = orders[0]
             elif line_id in lines_meta:
                 orders, _, names = lines_meta[line_id]
-                fits = [o for o, n in zip(orders, names, strict=True) if name_normal(n) == name_normal(line[4])]
+                fits = [o for o, n in zip(orders, names, strict=True) if name_normal(n) == name_normal(str(line[4]))]
                 if len(fits) == 1:
                     order_id = fits[0]
                 else:
@@ -340,6 +333,18 @@ def _match_chunk(*, actor: Actor, limit: int) -> tuple[int, SettleResult]:
             [[r.statement_line_id, StatementLine.Status.MATCHED.value, r.order_id] for r in receipts],
         )
     return len(line_ids), result
+
+
+LINE_COLUMNS = (
+    "id, issuer_code, amount, booked_at, payer_name, payer_account, payer_account_digest, payer_account_tail, "
+    "payer_bank, fingerprint"
+)
+
+
+def _line_rows(cursor: Any, line_ids: list[int]) -> dict[int, Sequence[object]]:
+    """Lines as stored (the payer account still encrypted: it is copied, never decrypted here)."""
+    cursor.execute(f"SELECT {LINE_COLUMNS} FROM payments_statementline WHERE id = ANY(%s)", [line_ids])
+    return {row[0]: row for row in cursor.fetchall()}
 
 
 def _line_receipt(line: Sequence[object], order_id: int) -> Receipt:
@@ -373,13 +378,7 @@ def statement_line_assign(*, line_id: int, order_number: str, actor: Actor) -> S
         if order.issuer_code != line.issuer_code:
             raise InvalidInput("wrong_issuer", "该订单不由此收款账户所属的出函机构承保", field="order")
         with connection.cursor() as cursor:
-            cursor.execute(
-                """SELECT id, issuer_code, amount, booked_at, payer_name, payer_account, payer_account_digest,
-                          payer_account_tail, payer_bank, fingerprint FROM payments_statementline WHERE id = %s""",
-                [line.pk],
-            )
-            row = cursor.fetchone()
-        assert row is not None
+            row = _line_rows(cursor, [line.pk])[line.pk]
         result = receipts_settle(receipts=[_line_receipt(row, order.pk)], actor=actor)
         StatementLine.objects.filter(pk=line.pk).update(
             status=StatementLine.Status.MATCHED, order=order, note=f"{actor.label} 指定订单"[:500]

@@ -5,7 +5,6 @@ A payout is paid once: its row is locked and its state moves only due → (sendi
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -136,10 +135,3 @@ def payout_mark_paid(*, payout_id: int, actor: Actor, reference: str) -> Payout:
         if payout.method == Payout.Method.ONLINE and actor.kind != ActorKind.SYSTEM:
             raise Conflict("payout_online", "在线支付的退款按原路退回，由系统处理")
         return payout_settle(payout=payout, actor=actor, reference=reference.strip())
-
-
-def refunds_owed(*, order_id: int) -> Decimal:
-    total = sum(
-        (p.amount for p in Payout.objects.filter(order_id=order_id).exclude(state=Payout.State.PAID)), Decimal("0.00")
-    )
-    return Decimal(total)
