@@ -143,6 +143,12 @@ class ImportSerializer(serializers.ModelSerializer[StatementImport]):
         fields = ["id", "account_number", "layout", "source", "filename", "lines_total", "lines_new", "created_at"]
 
 
+def filtered_by(request: Request, qs: Any, field: str) -> Any:
+    """``qs`` narrowed to ``?<field>=value`` when the query names one."""
+    wanted = request.query_params.get(field, "").strip()
+    return qs.filter(**{field: wanted}) if wanted else qs
+
+
 # --- bidder ------------------------------------------------------------------------------------
 
 
@@ -264,9 +270,7 @@ class IssuerStatementLines(IssuerView):
     )
     def get(self, request: Request) -> Response:
         qs = StatementLine.objects.filter(issuer_code=self.issuer_code).select_related("order")
-        wanted = request.query_params.get("status", "").strip()
-        if wanted:
-            qs = qs.filter(status=wanted)
+        qs = filtered_by(request, qs, "status")
         return paged_response(self, request, qs, StatementLineSerializer, {})
 
 
@@ -311,9 +315,7 @@ class IssuerVouchers(IssuerView):
     )
     def get(self, request: Request) -> Response:
         qs = PaymentVoucher.objects.filter(order__issuer_code=self.issuer_code).select_related("order")
-        wanted = request.query_params.get("state", "").strip()
-        if wanted:
-            qs = qs.filter(state=wanted)
+        qs = filtered_by(request, qs, "state")
         return paged_response(self, request, qs, VoucherSerializer, {})
 
 
@@ -345,9 +347,7 @@ class IssuerPayouts(IssuerView):
     )
     def get(self, request: Request) -> Response:
         qs = Payout.objects.filter(order__issuer_code=self.issuer_code).select_related("order")
-        wanted = request.query_params.get("state", "").strip()
-        if wanted:
-            qs = qs.filter(state=wanted)
+        qs = filtered_by(request, qs, "state")
         return paged_response(self, request, qs, PayoutSerializer, {})
 
 
