@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=0, help="orders awaiting payment (default: --lines)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument("--cprofile", metavar="FILE", help="write a cProfile of the match step to FILE")
+    parser.add_argument("--workers", type=int, default=0, help="matching threads (default: the engine's own choice)")
     parser.add_argument("--profile", action="store_true", help="time each SQL statement, COPY and commit of the match")
     args = parser.parse_args()
     args.orders = args.orders or args.lines
@@ -151,9 +153,11 @@ def run(args: argparse.Namespace) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
+        cursor.execute("SELECT current_setting('shared_buffers'), current_setting('max_wal_size')")
+        buffers, wal = cursor.fetchone()
     print(
         f"centre xinjiang (pack v{version}), issuer {issuer.code}, layout {layout.code}; "
-        f"PostgreSQL {server}; DEBUG={settings.DEBUG}; {os.cpu_count()} cores"
+        f"PostgreSQL {server} (shared_buffers {buffers}, max_wal_size {wal}); DEBUG={settings.DEBUG}; {os.cpu_count()} cores"
     )
     timings: list[Timing] = []
     rng = random.Random(SEED)  # noqa: S311 - reproducible data, not secrets
@@ -203,7 +207,15 @@ def run(args: argparse.Namespace) -> None:
 
     with profiled(args.profile) as report:
         start = time.perf_counter()
-        matched = statement_lines_match(actor=actor)
+        options: dict[str, Any] = {"actor": actor, **({"workers": args.workers} if args.workers else {})}
+        if args.cprofile:
+            import cProfile
+
+            with cProfile.Profile() as cprofile:
+                matched = statement_lines_match(**options)
+            cprofile.dump_stats(args.cprofile)
+        else:
+            matched = statement_lines_match(**options)
         headline = time.perf_counter() - start
     timings.append(Timing("MATCH (statement_lines_match)", headline, n_lines))
 
@@ -384,7 +396,7 @@ def setup(count: int, *, issuer: Any, version: int, rng: random.Random) -> tuple
             missing = [row[0] for row in cursor.fetchall()]
         if missing:
             raise SystemExit(f"guarantees_order has NOT NULL columns this benchmark does not fill: {missing}")
-        rows_copy("guarantees_order", columns, rows)
+        rows_copy("guarantees_order", columns, rows, json=["form_data", "form_labels"])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     past = sum(1 for o in orders if o.deadline < now)

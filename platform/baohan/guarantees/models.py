@@ -154,7 +154,16 @@ LIVE_CONDITION = functools.reduce(operator.or_, (models.Q(state=s.value) for s i
 
 
 class Order(models.Model):
-    number = models.CharField("订单编号", max_length=32, unique=True)
+    """A bidder's application for one guarantee, from draft to its end.
+
+    Orders are updated often (every step of the workflow) and in batches (a bank statement
+    settles thousands at once), so the table is laid out for updates that rewrite no index
+    (heap-only tuples): pages keep free room (``fillfactor``, see migration 0005), and no index
+    covers the columns a step changes: ``state``, times, references. The one rule that needs
+    the state, one live order per enterprise, section and deposit kind, is kept on ``live``,
+    a column PostgreSQL derives from the state: it changes only when an order ends."""
+
+    number = models.CharField("订单编号", max_length=32)
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="orders")
     enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="orders")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -171,7 +180,7 @@ class Order(models.Model):
     rate = models.DecimalField("费率", max_digits=8, decimal_places=6)
     premium = models.DecimalField("保费", max_digits=14, decimal_places=2)
     payable_amount = models.DecimalField("应付金额", max_digits=14, decimal_places=2)
-    remark_code = models.CharField("订单附言", max_length=12, unique=True)
+    remark_code = models.CharField("订单附言", max_length=12)
     operator_name = models.CharField(max_length=100, blank=True)
     operator_phone = models.CharField(max_length=11, blank=True)
     operator_email = models.EmailField(blank=True)
@@ -185,22 +194,32 @@ class Order(models.Model):
     # its name, and a keyed digest of its number (the number itself sits encrypted elsewhere).
     payer_account_name = models.CharField(max_length=200, blank=True)
     payer_account_digest = models.CharField(max_length=64, blank=True)
-    guarantee_number = models.CharField("保函编号", max_length=40, unique=True, null=True, blank=True)
+    guarantee_number = models.CharField("保函编号", max_length=40, null=True, blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     valid_from = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
+    # True while the order is live, NULL once it has ended (so ended orders never collide in
+    # ``order_one_live_per_section_and_kind``: NULLs are distinct).
+    live = models.GeneratedField(
+        expression=models.Case(models.When(LIVE_CONDITION, then=models.Value(True)), default=models.Value(None)),
+        output_field=models.BooleanField(null=True),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Unique constraints rather than ``unique=True``: the field option adds a second
+        # (pattern) index per column that no query uses and every write pays for.
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="order_number_unique"),
+            models.UniqueConstraint(fields=["remark_code"], name="order_remark_code_unique"),
+            models.UniqueConstraint(fields=["guarantee_number"], name="order_guarantee_number_unique"),
             models.UniqueConstraint(
-                fields=["enterprise", "section", "deposit_kind"],
-                condition=LIVE_CONDITION,
-                name="order_one_live_per_section_and_kind",
+                fields=["enterprise", "section", "deposit_kind", "live"], name="order_one_live_per_section_and_kind"
             ),
             models.CheckConstraint(condition=models.Q(premium__gte=0), name="order_premium_not_negative"),
         ]
-        indexes = [models.Index(fields=["state", "-created_at"])]
+        indexes = [models.Index(fields=["-created_at"], name="order_newest_first")]
 
     def __str__(self) -> str:
         return self.number

@@ -55,7 +55,7 @@ class StatementLine(models.Model):
     account_number = models.CharField(max_length=32)
     # The line's identity across files: the bank's serial number, else its content and its
     # occurrence among identical lines of the file (see services/statements.py).
-    fingerprint = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64)
     reference = models.CharField("交易流水号", max_length=64, blank=True)
     booked_at = models.DateTimeField("交易时间")
     amount = models.DecimalField("金额", max_digits=14, decimal_places=2)
@@ -67,13 +67,20 @@ class StatementLine(models.Model):
     remark = models.CharField("附言", max_length=500, blank=True)
     remark_codes = ArrayField(models.CharField(max_length=12), default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="statement_lines", null=True, blank=True)
+    # Which order the line paid, as decided (the payment says the same; no index: orders find
+    # their lines through their payments, and matching writes this once per line).
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="statement_lines", null=True, blank=True, db_index=False
+    )
     note = models.CharField(max_length=500, blank=True)
     row = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["booked_at", "id"]
+        # Unique constraints rather than ``unique=True``: the field option adds a second
+        # (pattern) index that no query uses and every write pays for.
+        constraints = [models.UniqueConstraint(fields=["fingerprint"], name="statement_line_once")]
         indexes = [models.Index(fields=["status", "booked_at"])]
 
     def __str__(self) -> str:
@@ -149,9 +156,11 @@ class Payout(models.Model):
         BANK = "bank", "银行转账"
         ONLINE = "online", "原路退回"
 
-    number = models.CharField("退费编号", max_length=32, unique=True)
+    number = models.CharField("退费编号", max_length=32)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payouts")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="payouts", null=True, blank=True)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="payouts", null=True, blank=True, db_index=False
+    )  # found through payout_one_per_payment
     refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="payout", null=True, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.BANK)
@@ -173,6 +182,7 @@ class Payout(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["payment"], name="payout_one_per_payment"),
+            models.UniqueConstraint(fields=["number"], name="payout_number_unique"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="payout_amount_not_negative"),
         ]
 
@@ -199,12 +209,18 @@ class LedgerEntry(models.Model):
         SURRENDER = "surrender", "退保"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger")
-    movement = models.UUIDField(default=uuid.uuid4, db_index=True)
+    movement = models.UUIDField(default=uuid.uuid4)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     account = models.CharField(max_length=12, choices=Account.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
-    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    # Found through the unique constraints below (the ledger is read by order, or whole by the
+    # check): no index of their own.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False
+    )
+    payout = models.ForeignKey(
+        Payout, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

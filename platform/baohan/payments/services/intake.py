@@ -3,9 +3,12 @@ stored once, however often it arrives; matching finds each new line's order and 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,13 +22,14 @@ from baohan.guarantees.models import Order
 from baohan.guarantees.services.orders import REMARK_ALPHABET, account_digest
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import encrypt, mask_tail
-from baohan.payments.db import ids_take, rows_copy, rows_update
+from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
 from baohan.payments.models import BankPushKey, BankPushNonce, Payment, StatementImport, StatementLine
 from baohan.payments.services.settlement import PAYABLE, Receipt, SettleResult, name_normal, receipts_settle
 from baohan.payments.statements import StatementError, statement_parse
 from baohan.payments.statements import StatementLine as ParsedLine
 from baohan.rulepacks.models import Issuer, RulePack, StatementLayout
 from baohan.rulepacks.statement_presets import layouts_of
+from tenants.db import connection as tenant_connection
 from tenants.selectors import pack_in_force
 
 CODE_PATTERN = re.compile(f"(?<![{REMARK_ALPHABET}])[{REMARK_ALPHABET}]{{8}}(?![{REMARK_ALPHABET}])")
@@ -124,9 +128,9 @@ def statement_lines_store(
             actor_label=actor.label[:200],
         )
         # Serialise imports of one account: two overlapping files arriving together store each line once.
-        with connection.cursor() as cursor:
+        with bulk_cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"statement:{account_number}"])
-            cursor.execute("SELECT fingerprint FROM payments_statementline WHERE fingerprint = ANY(%s)", [prints])
+            cursor.execute("SELECT fingerprint FROM payments_statementline WHERE fingerprint = ANY(%b)", [prints])
             known = {row[0] for row in cursor.fetchall()}
         new = []
         taken: set[str] = set()
@@ -236,95 +240,167 @@ def statement_import_file(
 # --- matching --------------------------------------------------------------------------------
 
 
-def statement_lines_match(*, actor: Actor | None = None, chunk: int = 20_000) -> SettleResult:
-    """Match every new line (set-based): by remark code, else (for packs without remark codes) by
-    payer name and amount when exactly one payable order fits; then settle the matched lines.
-    Lines with no order, or more than one, wait for staff (``unmatched``). Lines are taken
-    ``chunk`` at a time, each chunk in its own transaction (orders stay locked briefly)."""
+# How many threads settle one large run of lines, each with its own database connection and
+# its own share of the orders (a run smaller than MATCH_PARALLEL_FROM lines stays on the caller's
+# connection). Lines are read ``MATCH_PLAN_SIZE`` at a time.
+MATCH_WORKERS = max(1, min(4, os.cpu_count() or 1))
+MATCH_PARALLEL_FROM = 5_000
+MATCH_PLAN_SIZE = 200_000
+
+
+def statement_lines_match(
+    *,
+    actor: Actor | None = None,
+    chunk: int = 20_000,
+    workers: int = MATCH_WORKERS,
+    parallel_from: int = MATCH_PARALLEL_FROM,
+) -> SettleResult:
+    """Match every new line (set-based) and settle the matched ones.
+
+    A line names its order by remark code; in a pack that does not ask for remark codes it may
+    instead name it by payer name and amount, when exactly one payable order fits. Lines with
+    no order, or more than one, wait for staff (``unmatched``).
+
+    The matched lines are split by order, so that all lines for one order (a payment and its
+    duplicate) are decided together and in order, and settled ``chunk`` at a time, each chunk
+    in its own transaction (orders stay locked briefly). A large run is shared among
+    ``workers`` threads, one share of the orders each. Safe to run twice or side by side:
+    a chunk takes only lines still new (skipping those another run holds), and settlement
+    skips money already settled."""
     actor = actor or Actor.system("对账")
     total = SettleResult()
-    while True:
-        done, result = _match_chunk(actor=actor, limit=chunk)
-        total.payments += result.payments
-        total.paid_orders += result.paid_orders
-        total.skipped += result.skipped
-        for outcome, count in result.outcomes.items():
-            total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
-        if done < chunk:
-            return total
+    collecting = gc.isenabled()
+    if collecting:
+        # Hundreds of thousands of short-lived objects and no cycles: collecting meanwhile only
+        # costs time (and settlement in several threads must not switch it back on halfway).
+        gc.disable()
+    try:
+        while True:
+            seen, pairs = _match_plan(limit=MATCH_PLAN_SIZE)
+            total.unmatched += seen - len(pairs)
+            shares = _shares(pairs, workers=workers if len(pairs) >= parallel_from else 1, chunk=chunk)
+            for result in _shares_settle(shares, actor=actor):
+                total.merge(result)
+            if seen < MATCH_PLAN_SIZE:
+                return total
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _match_chunk(*, actor: Actor, limit: int) -> tuple[int, SettleResult]:
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """SELECT id FROM payments_statementline WHERE status = 'new'
-                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-                [limit],
-            )
-            line_ids = [row[0] for row in cursor.fetchall()]
-            if not line_ids:
-                return 0, SettleResult()
+def _match_plan(*, limit: int) -> tuple[int, list[tuple[int, int]]]:
+    """Read up to ``limit`` new lines and find their orders: ``(lines read, [(line, order)])``.
+    Lines without an order are marked unmatched here, with the reason."""
+    with bulk_cursor() as cursor:
+        cursor.execute("SELECT id FROM payments_statementline WHERE status = 'new' ORDER BY id LIMIT %s", [limit])
+        line_ids = [row[0] for row in cursor.fetchall()]
+        if not line_ids:
+            return 0, []
+        cursor.execute(
+            """
+            SELECT l.id, l.issuer_code, array_agg(DISTINCT o.id), array_agg(DISTINCT o.issuer_code)
+              FROM payments_statementline l
+              CROSS JOIN LATERAL unnest(l.remark_codes) AS c(code)
+              JOIN guarantees_order o ON o.remark_code = c.code
+             WHERE l.id = ANY(%b)
+             GROUP BY l.id
+            """,
+            [line_ids],
+        )
+        by_code = {row[0]: row[1:] for row in cursor.fetchall()}
+        # Without remark codes (a pack that does not ask for them), a line may still name its
+        # order by payer and amount: exactly one payable order of that enterprise and amount.
+        pack, _ = pack_in_force()
+        rest = [] if pack.payment.remark_required else [i for i in line_ids if i not in by_code]
+        by_payer: dict[int, list[int]] = {}
+        if rest:
             cursor.execute(
                 """
-                SELECT l.id, array_agg(DISTINCT o.id), array_agg(DISTINCT o.issuer_code)
-                  FROM payments_statementline l
-                  CROSS JOIN LATERAL unnest(l.remark_codes) AS c(code)
-                  JOIN guarantees_order o ON o.remark_code = c.code
-                 WHERE l.id = ANY(%s)
-                 GROUP BY l.id
-                """,
-                [line_ids],
-            )
-            by_code = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-            # Without remark codes (a pack that does not ask for them), a line may still name its
-            # order by payer and amount: exactly one payable order of that enterprise and amount.
-            pack, _ = pack_in_force()
-            rest = [] if pack.payment.remark_required else [i for i in line_ids if i not in by_code]
-            cursor.execute(
-                """
-                SELECT l.id, array_agg(o.id), array_agg(o.issuer_code), array_agg(e.name)
+                SELECT l.id, l.payer_name, array_agg(o.id), array_agg(e.name)
                   FROM payments_statementline l
                   JOIN guarantees_order o ON o.payable_amount = l.amount AND o.state = ANY(%s)
                                           AND o.issuer_code = l.issuer_code
                   JOIN guarantees_enterprise e ON e.id = o.enterprise_id
-                 WHERE l.id = ANY(%s) AND l.payer_name <> ''
+                 WHERE l.id = ANY(%b) AND l.payer_name <> ''
                  GROUP BY l.id
                 """,
                 [sorted(PAYABLE), rest],
             )
-            lines_meta = {}
-            for line_id, order_ids, issuers, names in cursor.fetchall():
-                lines_meta[line_id] = (order_ids, issuers, names)
-            lines = _line_rows(cursor, line_ids)
+            for line_id, payer, order_ids, names in cursor.fetchall():
+                payer = name_normal(payer)
+                by_payer[line_id] = [o for o, n in zip(order_ids, names, strict=True) if name_normal(n) == payer]
 
-        receipts: list[Receipt] = []
-        unmatched: list[list[object]] = []
-        for line_id in line_ids:
-            line = lines[line_id]
-            order_id, note = None, ""
-            if line_id in by_code:
-                orders, issuers = by_code[line_id]
-                if len(orders) > 1:
-                    note = "附言中含多个订单附言，请人工核对"
-                elif issuers[0] != line[1]:
-                    note = "收款账户不是该订单出函机构的账户"
-                else:
-                    order_id = orders[0]
-            elif line_id in lines_meta:
-                orders, _, names = lines_meta[line_id]
-                fits = [o for o, n in zip(orders, names, strict=True) if name_normal(n) == name_normal(str(line[4]))]
-                if len(fits) == 1:
-                    order_id = fits[0]
-                else:
-                    note = "未找到订单附言，且按户名和金额无法唯一确定订单"
+    pairs: list[tuple[int, int]] = []
+    unmatched: list[list[object]] = []
+    for line_id in line_ids:
+        note = "未找到订单附言"
+        if line_id in by_code:
+            issuer, orders, issuers = by_code[line_id]
+            if len(orders) > 1:
+                note = "附言中含多个订单附言，请人工核对"
+            elif issuers[0] != issuer:
+                note = "收款账户不是该订单出函机构的账户"
             else:
-                note = "未找到订单附言"
-            if order_id is None:
-                unmatched.append([line_id, StatementLine.Status.UNMATCHED.value, note])
+                pairs.append((line_id, orders[0]))
                 continue
-            receipts.append(_line_receipt(line, order_id))
-        rows_update("payments_statementline", "id", {"id": "bigint", "status": "text", "note": "text"}, unmatched)
+        elif line_id in by_payer:
+            if len(by_payer[line_id]) == 1:
+                pairs.append((line_id, by_payer[line_id][0]))
+                continue
+            note = "未找到订单附言，且按户名和金额无法唯一确定订单"
+        unmatched.append([line_id, note])
+    if unmatched:
+        with bulk_cursor() as cursor:
+            cursor.execute(
+                """UPDATE payments_statementline AS t SET status = 'unmatched', note = v.note
+                     FROM unnest(%b::bigint[], %b::text[]) AS v(id, note) WHERE t.id = v.id AND t.status = 'new'""",
+                [[u[0] for u in unmatched], [u[1] for u in unmatched]],
+            )
+    return len(line_ids), pairs
+
+
+def _shares(pairs: list[tuple[int, int]], *, workers: int, chunk: int) -> list[list[list[tuple[int, int]]]]:
+    """``pairs`` in ``workers`` shares by order (an order's lines all in one share, one chunk),
+    each share in chunks of about ``chunk`` lines."""
+    by_order: dict[int, list[tuple[int, int]]] = {}
+    for line_id, order_id in pairs:
+        by_order.setdefault(order_id, []).append((line_id, order_id))
+    shares: list[list[list[tuple[int, int]]]] = [[[]] for _ in range(workers)]
+    for order_id, lines in by_order.items():
+        chunks = shares[order_id % workers]
+        if len(chunks[-1]) >= chunk:
+            chunks.append([])
+        chunks[-1].extend(lines)
+    return [[c for c in chunks if c] for chunks in shares if chunks[0]]
+
+
+def _shares_settle(shares: list[list[list[tuple[int, int]]]], *, actor: Actor) -> list[SettleResult]:
+    if len(shares) <= 1:
+        return [_chunk_settle(c, actor=actor) for share in shares for c in share]
+    tenant = tenant_connection.tenant
+
+    def work(share: list[list[tuple[int, int]]]) -> list[SettleResult]:
+        # A thread of its own: its own connection, set to this centre, closed at the end.
+        try:
+            tenant_connection.set_tenant(tenant)
+            return [_chunk_settle(c, actor=actor) for c in share]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="match") as pool:
+        return [result for results in pool.map(work, shares) for result in results]
+
+
+def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult:
+    order_of = dict(pairs)
+    with transaction.atomic():
+        with bulk_cursor() as cursor:
+            cursor.execute(
+                f"""SELECT {LINE_COLUMNS} FROM payments_statementline l JOIN unnest(%b::bigint[]) AS v(id) USING (id)
+                     WHERE l.status = 'new' ORDER BY id FOR UPDATE OF l SKIP LOCKED""",
+                [list(order_of)],
+            )
+            receipts = [_line_receipt(row, order_of[row[0]]) for row in cursor.fetchall()]
         result = receipts_settle(receipts=receipts, actor=actor)
         rows_update(
             "payments_statementline",
@@ -332,7 +408,7 @@ def _match_chunk(*, actor: Actor, limit: int) -> tuple[int, SettleResult]:
             {"id": "bigint", "status": "text", "order_id": "bigint"},
             [[r.statement_line_id, StatementLine.Status.MATCHED.value, r.order_id] for r in receipts],
         )
-    return len(line_ids), result
+    return result
 
 
 LINE_COLUMNS = (

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from baohan.guarantees.services.orders import number_make
 from baohan.guarantees.states import TRANSITIONS, Actor
-from baohan.payments.db import ids_take, rows_copy, rows_update
+from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
 from baohan.payments.models import LedgerEntry, Payment, Payout
 from baohan.rulepacks.models import OrderState, PayerAccount, RulePack
 from tenants.selectors import pack_in_force, pack_of_version
@@ -97,6 +97,15 @@ class SettleResult:
     skipped: int = 0  # already settled earlier (a replay)
     outcomes: dict[str, int] = field(default_factory=dict)
     paid_orders: list[int] = field(default_factory=list)
+    unmatched: int = 0  # statement lines left for staff
+
+    def merge(self, other: SettleResult) -> None:
+        self.payments += other.payments
+        self.paid_orders += other.paid_orders
+        self.skipped += other.skipped
+        self.unmatched += other.unmatched
+        for outcome, count in other.outcomes.items():
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
 
 
 def name_normal(name: str) -> str:
@@ -177,7 +186,7 @@ def receipt_assess(*, facts: OrderFacts, receipt: Receipt, pack: RulePack, paid:
 
 
 def _facts_lock(order_ids: Sequence[int]) -> dict[int, OrderFacts]:
-    with connection.cursor() as cursor:
+    with bulk_cursor() as cursor:
         cursor.execute(
             """
             SELECT o.id, o.number, o.state, o.payable_amount, s.deposit_deadline, s.project_type,
@@ -186,7 +195,7 @@ def _facts_lock(order_ids: Sequence[int]) -> dict[int, OrderFacts]:
               FROM guarantees_order o
               JOIN sections_section s ON s.id = o.section_id
               JOIN guarantees_enterprise e ON e.id = o.enterprise_id
-             WHERE o.id = ANY(%s)
+             WHERE o.id = ANY(%b)
              ORDER BY o.id
                FOR UPDATE OF o
             """,
@@ -195,7 +204,7 @@ def _facts_lock(order_ids: Sequence[int]) -> dict[int, OrderFacts]:
         rows = cursor.fetchall()
         cursor.execute(
             """SELECT order_id, id, channel, statement_line_id, amount FROM payments_payment
-                WHERE order_id = ANY(%s) AND outcome = ANY(%s)""",
+                WHERE order_id = ANY(%b) AND outcome = ANY(%b)""",
             [list(order_ids), sorted(APPLIED)],
         )
         applied = cursor.fetchall()
@@ -230,10 +239,10 @@ def _already_settled(receipts: Sequence[Receipt]) -> set[tuple[str, str]]:
     for r in receipts:
         by_channel.setdefault(r.channel, []).append(r.source_ref)
     seen: set[tuple[str, str]] = set()
-    with connection.cursor() as cursor:
+    with bulk_cursor() as cursor:
         for channel, refs in by_channel.items():
             cursor.execute(
-                "SELECT source_ref FROM payments_payment WHERE channel = %s AND source_ref = ANY(%s)", [channel, refs]
+                "SELECT source_ref FROM payments_payment WHERE channel = %s AND source_ref = ANY(%b)", [channel, refs]
             )
             seen.update((channel, row[0]) for row in cursor.fetchall())
     return seen
@@ -485,6 +494,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
                 "created_at",
             ],
             events,
+            json=["data"],
         )
         paid_moves = [m for m in moves if m[2] is not None]
         refused_moves = [[m[0], m[1], m[4]] for m in moves if m[2] is None]
