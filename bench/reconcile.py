@@ -156,8 +156,8 @@ def run(args: argparse.Namespace) -> None:
         cursor.execute("SELECT current_setting('shared_buffers'), current_setting('max_wal_size')")
         buffers, wal = cursor.fetchone()
     print(
-        f"centre xinjiang (pack v{version}), issuer {issuer.code}, layout {layout.code}; "
-        f"PostgreSQL {server} (shared_buffers {buffers}, max_wal_size {wal}); DEBUG={settings.DEBUG}; {os.cpu_count()} cores"
+        f"centre xinjiang (pack v{version}), issuer {issuer.code}, layout {layout.code}; PostgreSQL {server} "
+        f"(shared_buffers {buffers}, max_wal_size {wal}); DEBUG={settings.DEBUG}; {os.cpu_count()} cores"
     )
     timings: list[Timing] = []
     rng = random.Random(SEED)  # noqa: S311 - reproducible data, not secrets
@@ -608,10 +608,10 @@ def profiled(enabled: bool) -> Iterator[Callable[[float], str] | None]:
 
     copy_rows = db.rows_copy
 
-    def timed_copy(table: str, columns: Any, rows: Any) -> int:
+    def timed_copy(table: str, columns: Any, rows: Any, **options: Any) -> int:
         start = time.perf_counter()
         try:
-            return copy_rows(table, columns, rows)
+            return copy_rows(table, columns, rows, **options)
         finally:
             note(f"COPY {table} (incl. building its rows in Python)", time.perf_counter() - start)
 

