@@ -93,7 +93,7 @@ def test_fifty_racing_confirmations_pay_once_and_trigger_issuance_once() -> None
         applied = [p for p in payments if p.outcome in ("applied", "overpaid")]
         confirmations = OrderEvent.objects.filter(order=order, transition="confirm_payment").count()
         triggers = SmsMessage.objects.filter(phone=waiting.operator.phone, template="payment_confirmed").count()
-        lines = StatementLine.objects.filter(order=order).count()
+        lines = StatementLine.objects.filter(payment__order=order).count()
         events = StripeEvent.objects.filter(type="checkout.session.completed", outcome__gt="").count()
         channels = Counter(p.channel for p in payments)
         problems = ledger_problems()

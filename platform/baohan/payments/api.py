@@ -26,6 +26,7 @@ from baohan.guarantees.errors import InvalidInput, NotFound
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import mask_tail
 from baohan.payments.models import Payment, PaymentVoucher, Payout, StatementImport, StatementLine
+from baohan.payments.selectors import statement_lines_of
 from baohan.payments.services import intake, online, payouts, vouchers
 from baohan.payments.statements import StatementLine as ParsedLine
 
@@ -112,7 +113,7 @@ class VoucherSerializer(serializers.ModelSerializer[PaymentVoucher]):
 
 class StatementLineSerializer(serializers.ModelSerializer[StatementLine]):
     payer_account = serializers.SerializerMethodField()
-    order = serializers.CharField(source="order.number", allow_null=True, default=None)
+    order = serializers.CharField(source="payment.order.number", allow_null=True, default=None)
     status_label = serializers.CharField(source="get_status_display")
 
     class Meta:
@@ -269,8 +270,7 @@ class IssuerStatementLines(IssuerView):
         responses={200: StatementLineSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        qs = StatementLine.objects.filter(issuer_code=self.issuer_code).select_related("order")
-        qs = filtered_by(request, qs, "status")
+        qs = statement_lines_of(issuer_code=self.issuer_code, status=request.query_params.get("status", "").strip())
         return paged_response(self, request, qs, StatementLineSerializer, {})
 
 
@@ -288,7 +288,8 @@ class IssuerLineAssign(IssuerView):
         intake.statement_line_assign(
             line_id=line_id, order_number=data.validated_data["order"], actor=principal_of(request).actor
         )
-        return Response(StatementLineSerializer(StatementLine.objects.select_related("order").get(pk=line_id)).data)
+        line = StatementLine.objects.select_related("payment__order").get(pk=line_id)
+        return Response(StatementLineSerializer(line).data)
 
 
 class ReasonInput(serializers.Serializer[Any]):

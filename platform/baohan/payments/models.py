@@ -8,10 +8,11 @@ per refused or surplus payment, one ledger posting per movement.
 
 from __future__ import annotations
 
-import uuid
+from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.lookups import Exact
 
 from baohan.guarantees.models import Order, Refund, Upload
 from baohan.identity.fields import EncryptedCharField
@@ -66,12 +67,10 @@ class StatementLine(models.Model):
     payer_bank = models.CharField("对方开户行", max_length=200, blank=True)
     remark = models.CharField("附言", max_length=500, blank=True)
     remark_codes = ArrayField(models.CharField(max_length=12), default=list, blank=True)
+    # Not indexed, nor is anything else matching writes: settling a line then rewrites no index
+    # (the page keeps room for it, see migration 0003). Lines waiting for work are found
+    # through ``OpenLine``; a matched line's order is its payment's.
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
-    # Which order the line paid, as decided (the payment says the same; no index: orders find
-    # their lines through their payments, and matching writes this once per line).
-    order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, related_name="statement_lines", null=True, blank=True, db_index=False
-    )
     note = models.CharField(max_length=500, blank=True)
     row = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -81,10 +80,22 @@ class StatementLine(models.Model):
         # Unique constraints rather than ``unique=True``: the field option adds a second
         # (pattern) index that no query uses and every write pays for.
         constraints = [models.UniqueConstraint(fields=["fingerprint"], name="statement_line_once")]
-        indexes = [models.Index(fields=["status", "booked_at"])]
+        indexes = [models.Index(fields=["issuer_code", "booked_at"], name="statement_line_by_issuer")]
 
     def __str__(self) -> str:
         return f"{self.account_number} {self.booked_at:%Y-%m-%d} {self.amount}"
+
+
+class OpenLine(models.Model):
+    """A statement line that still needs work: new (to be matched) or unmatched (for staff).
+
+    The work queue of lines, apart from the lines themselves: a line enters when stored and
+    leaves when matched, assigned or dismissed. Its status stays on the line."""
+
+    line = models.OneToOneField(StatementLine, on_delete=models.CASCADE, primary_key=True, related_name="open")
+
+    def __str__(self) -> str:
+        return str(self.line_id)
 
 
 class Payment(models.Model):
@@ -191,9 +202,10 @@ class Payout(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One leg of a money movement on an order. Append-only: rows are never updated or deleted
-    by the application. The legs of one movement (``movement``) sum to zero, so an order's
-    entries sum to zero; each account's sum is what the order holds there."""
+    """One money movement on an order and what it does to each account. Append-only: rows are
+    never updated or deleted by the application. A movement balances, its amounts summing to
+    zero (a database constraint), so an order's entries do too; each account's sum over the
+    order is what the order holds there."""
 
     class Account(models.TextChoices):
         CASH = "cash", "收款账户"  # money held in the issuer's receiving account (or Stripe)
@@ -202,17 +214,12 @@ class LedgerEntry(models.Model):
         REFUNDS_DUE = "refunds_due", "应退款"  # owed back to a payer (negative while owed)
 
     class Kind(models.TextChoices):
-        PREMIUM_RECEIVED = "premium_received", "收到保费"
-        REFUND_DUE = "refund_due", "应退款"
-        REFUND_PAID = "refund_paid", "已退款"
-        SERVICE_FEE = "service_fee", "扣除服务费"
-        SURRENDER = "surrender", "退保"
+        PAYMENT_RECEIVED = "payment_received", "收到付款"  # cash in: premium, refund owed, fee kept
+        REFUND_PAID = "refund_paid", "已退款"  # cash out: the refund owed is settled
+        SURRENDER = "surrender", "退保"  # premium given back: a refund is owed
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger")
-    movement = models.UUIDField(default=uuid.uuid4)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    account = models.CharField(max_length=12, choices=Account.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
     # Found through the unique constraints below (the ledger is read by order, or whole by the
     # check): no index of their own.
     payment = models.ForeignKey(
@@ -221,25 +228,33 @@ class LedgerEntry(models.Model):
     payout = models.ForeignKey(
         Payout, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False
     )
+    cash = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    premium = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    fee = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    refunds_due = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["payment", "kind", "account"],
-                condition=models.Q(payment__isnull=False) & models.Q(payout__isnull=True),
-                name="ledger_payment_leg_once",
+            models.CheckConstraint(
+                condition=Exact(models.F("cash") + models.F("premium") + models.F("fee") + models.F("refunds_due"), 0),
+                name="ledger_movement_balances",
             ),
             models.UniqueConstraint(
-                fields=["payout", "kind", "account"],
+                fields=["payment", "kind"],
+                condition=models.Q(payment__isnull=False) & models.Q(payout__isnull=True),
+                name="ledger_payment_movement_once",
+            ),
+            models.UniqueConstraint(
+                fields=["payout", "kind"],
                 condition=models.Q(payout__isnull=False),
-                name="ledger_payout_leg_once",
+                name="ledger_payout_movement_once",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}:{self.kind}:{self.account}:{self.amount}"
+        return f"{self.order_id}:{self.kind}:{self.cash}"
 
 
 class PaymentVoucher(models.Model):

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import QuerySet
+
+from baohan.payments.models import StatementLine
 
 
 @dataclass(frozen=True)
@@ -16,32 +19,41 @@ class LedgerProblem:
 
 
 def ledger_problems() -> list[LedgerProblem]:
-    """Every order whose ledger does not balance, with what is wrong:
+    """Every order whose ledger disagrees with the money records, with what is wrong:
 
-    - a movement whose legs do not sum to zero (so the order's entries do not either);
     - money owed back (the refunds-due account) that differs from its open payouts;
-    - premium held that differs from what the order's state says was paid and kept.
+    - premium held that differs from what was paid and kept;
+    - cash held that differs from the money received less the money paid back;
+    - a paid order without an applied payment.
+
+    (Each movement balancing is the database's to enforce: ``ledger_movement_balances``.)
     """
     checks = {
-        "movement does not sum to zero": """
-            SELECT DISTINCT l.order_id FROM payments_ledgerentry l
-             GROUP BY l.order_id, l.movement HAVING sum(l.amount) <> 0""",
         "refunds due differ from open payouts": """
             SELECT o.id FROM guarantees_order o
-              LEFT JOIN (SELECT order_id, sum(amount) AS owed FROM payments_ledgerentry
-                          WHERE account = 'refunds_due' GROUP BY order_id) l ON l.order_id = o.id
+              LEFT JOIN (SELECT order_id, sum(refunds_due) AS owed FROM payments_ledgerentry
+                          GROUP BY order_id) l ON l.order_id = o.id
               LEFT JOIN (SELECT order_id, sum(amount) AS open FROM payments_payout
                           WHERE state <> 'paid' GROUP BY order_id) p ON p.order_id = o.id
              WHERE coalesce(-l.owed, 0) <> coalesce(p.open, 0)""",
         "premium differs from the applied payment": """
             SELECT o.id FROM guarantees_order o
-              LEFT JOIN (SELECT order_id, sum(amount) AS premium FROM payments_ledgerentry
-                          WHERE account = 'premium' GROUP BY order_id) l ON l.order_id = o.id
+              LEFT JOIN (SELECT order_id, sum(premium) AS premium FROM payments_ledgerentry
+                          GROUP BY order_id) l ON l.order_id = o.id
               LEFT JOIN (SELECT order_id, sum(amount) AS paid FROM payments_payment
                           WHERE outcome IN ('applied', 'overpaid') GROUP BY order_id) pay ON pay.order_id = o.id
               LEFT JOIN (SELECT order_id, sum(amount) AS surplus FROM payments_payout
                           WHERE kind IN ('surplus', 'surrender') GROUP BY order_id) back ON back.order_id = o.id
              WHERE coalesce(-l.premium, 0) <> coalesce(pay.paid, 0) - coalesce(back.surplus, 0)""",
+        "cash differs from money received less money paid back": """
+            SELECT o.id FROM guarantees_order o
+              LEFT JOIN (SELECT order_id, sum(cash) AS cash FROM payments_ledgerentry
+                          GROUP BY order_id) l ON l.order_id = o.id
+              LEFT JOIN (SELECT order_id, sum(amount) AS received FROM payments_payment
+                          GROUP BY order_id) pay ON pay.order_id = o.id
+              LEFT JOIN (SELECT order_id, sum(amount) AS back FROM payments_payout
+                          WHERE state = 'paid' GROUP BY order_id) back ON back.order_id = o.id
+             WHERE coalesce(l.cash, 0) <> coalesce(pay.received, 0) - coalesce(back.back, 0)""",
         "paid order without an applied payment": """
             SELECT o.id FROM guarantees_order o
              WHERE o.state IN ('awaiting_issue', 'issued', 'surrendered')
@@ -69,6 +81,19 @@ def order_balances(*, order_id: int) -> dict[str, Decimal]:
     """Each account's sum for the order (cash held, premium kept, fee kept, refunds owed)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT account, sum(amount) FROM payments_ledgerentry WHERE order_id = %s GROUP BY account", [order_id]
+            """SELECT coalesce(sum(cash), 0), coalesce(sum(premium), 0), coalesce(sum(fee), 0),
+                      coalesce(sum(refunds_due), 0)
+                 FROM payments_ledgerentry WHERE order_id = %s""",
+            [order_id],
         )
-        return {account: Decimal(total) for account, total in cursor.fetchall()}
+        row = cursor.fetchone()
+    return dict(zip(["cash", "premium", "fee", "refunds_due"], (Decimal(v) for v in row), strict=True))
+
+
+def statement_lines_of(*, issuer_code: str, status: str = "") -> QuerySet[StatementLine]:
+    """An issuer's statement lines, oldest first; with ``status``, only those. Lines still
+    waiting (new, unmatched) are read through the queue of open lines."""
+    lines = StatementLine.objects.filter(issuer_code=issuer_code).select_related("payment__order")
+    if status in (StatementLine.Status.NEW, StatementLine.Status.UNMATCHED):
+        return lines.filter(open__isnull=False, status=status)
+    return lines.filter(status=status) if status else lines

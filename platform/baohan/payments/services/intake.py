@@ -23,7 +23,7 @@ from baohan.guarantees.services.orders import REMARK_ALPHABET, account_digest
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import encrypt, mask_tail
 from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
-from baohan.payments.models import BankPushKey, BankPushNonce, Payment, StatementImport, StatementLine
+from baohan.payments.models import BankPushKey, BankPushNonce, OpenLine, Payment, StatementImport, StatementLine
 from baohan.payments.services.settlement import PAYABLE, Receipt, SettleResult, name_normal, receipts_settle
 from baohan.payments.statements import StatementError, statement_parse
 from baohan.payments.statements import StatementLine as ParsedLine
@@ -160,7 +160,6 @@ def statement_lines_store(
                 "remark",
                 "remark_codes",
                 "status",
-                "order_id",
                 "note",
                 "row",
                 "created_at",
@@ -183,7 +182,6 @@ def statement_lines_store(
                     line.remark[:500],
                     remark_codes(line.remark),
                     StatementLine.Status.NEW,
-                    None,
                     "",
                     line.row,
                     now,
@@ -191,6 +189,7 @@ def statement_lines_store(
                 for ident, (fp, line) in zip(ids, new, strict=True)
             ),
         )
+        rows_copy("payments_openline", ["line_id"], ([ident] for ident in ids))
         batch.lines_new = len(new)
         batch.save(update_fields=["lines_new"])
         if new:
@@ -292,7 +291,11 @@ def _match_plan(*, limit: int) -> tuple[int, list[tuple[int, int]]]:
     """Read up to ``limit`` new lines and find their orders: ``(lines read, [(line, order)])``.
     Lines without an order are marked unmatched here, with the reason."""
     with bulk_cursor() as cursor:
-        cursor.execute("SELECT id FROM payments_statementline WHERE status = 'new' ORDER BY id LIMIT %s", [limit])
+        cursor.execute(
+            """SELECT q.line_id FROM payments_openline q JOIN payments_statementline l ON l.id = q.line_id
+                WHERE l.status = 'new' ORDER BY q.line_id LIMIT %s""",
+            [limit],
+        )
         line_ids = [row[0] for row in cursor.fetchall()]
         if not line_ids:
             return 0, []
@@ -395,9 +398,12 @@ def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult
     order_of = dict(pairs)
     with transaction.atomic():
         with bulk_cursor() as cursor:
+            # Taking the lines off the queue claims them: a run beside this one waits for the
+            # commit, then finds them gone.
             cursor.execute(
-                f"""SELECT {LINE_COLUMNS} FROM payments_statementline l JOIN unnest(%b::bigint[]) AS v(id) USING (id)
-                     WHERE l.status = 'new' ORDER BY id FOR UPDATE OF l SKIP LOCKED""",
+                f"""DELETE FROM payments_openline q USING unnest(%b::bigint[]) AS v(id), payments_statementline l
+                     WHERE q.line_id = v.id AND l.id = v.id AND l.status = 'new'
+                 RETURNING {", ".join(f"l.{c}" for c in LINE_COLUMNS.split(", "))}""",
                 [list(order_of)],
             )
             receipts = [_line_receipt(row, order_of[row[0]]) for row in cursor.fetchall()]
@@ -405,8 +411,8 @@ def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult
         rows_update(
             "payments_statementline",
             "id",
-            {"id": "bigint", "status": "text", "order_id": "bigint"},
-            [[r.statement_line_id, StatementLine.Status.MATCHED.value, r.order_id] for r in receipts],
+            {"id": "bigint", "status": "text"},
+            [[r.statement_line_id, StatementLine.Status.MATCHED.value] for r in receipts],
         )
     return result
 
@@ -456,8 +462,9 @@ def statement_line_assign(*, line_id: int, order_number: str, actor: Actor) -> S
         with connection.cursor() as cursor:
             row = _line_rows(cursor, [line.pk])[line.pk]
         result = receipts_settle(receipts=[_line_receipt(row, order.pk)], actor=actor)
+        OpenLine.objects.filter(line=line).delete()
         StatementLine.objects.filter(pk=line.pk).update(
-            status=StatementLine.Status.MATCHED, order=order, note=f"{actor.label} 指定订单"[:500]
+            status=StatementLine.Status.MATCHED, note=f"{actor.label} 指定订单"[:500]
         )
     return result
 
@@ -471,6 +478,7 @@ def statement_line_dismiss(*, line_id: int, actor: Actor, reason: str) -> Statem
             raise NotFound("line_not_found", "对账单明细不存在")
         if line.status != StatementLine.Status.UNMATCHED:
             raise Conflict("line_not_unmatched", f"该明细状态为「{line.get_status_display()}」，不能忽略")
+        OpenLine.objects.filter(line=line).delete()
         line.status = StatementLine.Status.DISMISSED
         line.note = f"{actor.label}：{reason}"[:500]
         line.save(update_fields=["status", "note"])

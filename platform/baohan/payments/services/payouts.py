@@ -4,8 +4,6 @@ A payout is paid once: its row is locked and its state moves only due → (sendi
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,26 +59,8 @@ def payout_for_surrender(*, refund: Refund, actor: Actor) -> Payout:
         payee_account=refund.account_number or (paid.payer_account if paid else ""),
         payee_bank=refund.bank_name or (paid.payer_bank if paid else ""),
     )
-    movement = uuid.uuid4()
-    LedgerEntry.objects.bulk_create(
-        [
-            L(
-                order=order,
-                movement=movement,
-                kind=L.Kind.SURRENDER,
-                account=L.Account.PREMIUM,
-                amount=refund.amount,
-                payout=payout,
-            ),
-            L(
-                order=order,
-                movement=movement,
-                kind=L.Kind.REFUND_DUE,
-                account=L.Account.REFUNDS_DUE,
-                amount=-refund.amount,
-                payout=payout,
-            ),
-        ]
+    L.objects.create(
+        order=order, kind=L.Kind.SURRENDER, payout=payout, premium=refund.amount, refunds_due=-refund.amount
     )
     _event(payout=payout, transition="payout_due", actor=actor, from_state="", data={"amount": str(payout.amount)})
     return payout
@@ -95,26 +75,8 @@ def payout_settle(*, payout: Payout, actor: Actor, reference: str) -> Payout:
     payout.reference = reference[:64]
     payout.paid_at = timezone.now()
     payout.save(update_fields=["state", "reference", "paid_at"])
-    movement = uuid.uuid4()
-    LedgerEntry.objects.bulk_create(
-        [
-            L(
-                order=payout.order,
-                movement=movement,
-                kind=L.Kind.REFUND_PAID,
-                account=L.Account.REFUNDS_DUE,
-                amount=payout.amount,
-                payout=payout,
-            ),
-            L(
-                order=payout.order,
-                movement=movement,
-                kind=L.Kind.REFUND_PAID,
-                account=L.Account.CASH,
-                amount=-payout.amount,
-                payout=payout,
-            ),
-        ]
+    L.objects.create(
+        order=payout.order, kind=L.Kind.REFUND_PAID, payout=payout, refunds_due=payout.amount, cash=-payout.amount
     )
     _event(
         payout=payout, transition="payout_paid", actor=actor, from_state=from_state, data={"reference": reference[:64]}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -39,6 +38,7 @@ from tenants.selectors import pack_in_force, pack_of_version
 
 PAYABLE = {OrderState.AWAITING_PAYMENT.value, OrderState.PAYMENT_REVIEW.value, OrderState.PAYMENT_FAILED.value}
 APPLIED = {Payment.Outcome.APPLIED.value, Payment.Outcome.OVERPAID.value}
+ZERO = Decimal("0.00")
 L = LedgerEntry
 
 
@@ -418,23 +418,23 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
             ],
             payout_rows,
         )
-        ledger: list[list[Any]] = []
-        base = uuid.uuid4().int & ~((1 << 32) - 1)  # one random prefix per batch, a counter below it
-        for n, (pid, r, d) in enumerate(decided):
-            movement = uuid.UUID(int=base | n)
-            legs = [(L.Kind.PREMIUM_RECEIVED, L.Account.CASH, r.amount)]
-            if d.outcome in APPLIED:
-                legs.append((L.Kind.PREMIUM_RECEIVED, L.Account.PREMIUM, -(r.amount - d.refund)))
-            if d.refund:
-                legs.append((L.Kind.REFUND_DUE, L.Account.REFUNDS_DUE, -d.refund))
-            if d.fee:
-                legs.append((L.Kind.SERVICE_FEE, L.Account.FEE, -d.fee))
-            for kind, account, amount in legs:
-                ledger.append([r.order_id, movement, kind.value, account.value, amount, pid, None, now])
+        # One movement per receipt: the cash in, split into premium kept, refund owed and fee.
         rows_copy(
             "payments_ledgerentry",
-            ["order_id", "movement", "kind", "account", "amount", "payment_id", "payout_id", "created_at"],
-            ledger,
+            ["order_id", "kind", "payment_id", "cash", "premium", "fee", "refunds_due", "created_at"],
+            (
+                [
+                    r.order_id,
+                    L.Kind.PAYMENT_RECEIVED.value,
+                    pid,
+                    r.amount,
+                    -(r.amount - d.refund) if d.outcome in APPLIED else ZERO,
+                    -d.fee,
+                    -d.refund,
+                    now,
+                ]
+                for pid, r, d in decided
+            ),
         )
 
         events: list[list[Any]] = []
