@@ -13,7 +13,12 @@ from typing import Any
 
 import psycopg
 from django.db import connection
-from psycopg.types.json import Jsonb
+from psycopg.pq import Format
+
+# psycopg's own reader of timestamps (compiled), where Django's connection has a pure-Python
+# one: the session's time zone (UTC) is the same either way.
+_TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
+_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
 
 
 @contextmanager
@@ -21,6 +26,8 @@ def bulk_cursor() -> Iterator[psycopg.Cursor[Any]]:
     """A server-binding cursor on the current connection (same transaction, same tenant)."""
     # The Django cursor connects and sets the tenant's search path.
     with connection.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as raw:
+        if _TIMESTAMPTZ_LOADER is not None:
+            raw.adapters.register_loader(_TIMESTAMPTZ, _TIMESTAMPTZ_LOADER)
         yield raw
 
 
@@ -32,18 +39,31 @@ def ids_take(table: str, count: int) -> list[int]:
         return [int(row[0]) for row in cursor.fetchall()]
 
 
-def rows_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, json: Sequence[str] = ()) -> int:
-    """COPY ``rows`` into ``table``; lists go in as arrays, the ``json`` columns' values as JSONB."""
+_COLUMN_TYPES: dict[str, dict[str, int]] = {}
+
+
+def _column_types(cursor: psycopg.Cursor[Any], table: str) -> dict[str, int]:
+    """Each column's type (oid) of ``table``: the same in every centre's schema, so read once."""
+    if table not in _COLUMN_TYPES:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            [table],
+        )
+        _COLUMN_TYPES[table] = {name: int(oid) for name, oid in cursor.fetchall()}
+    return _COLUMN_TYPES[table]
+
+
+def rows_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY ``rows`` into ``table`` in binary (values as Python holds them: lists for arrays,
+    dicts for JSON)."""
     written = 0
-    wrap = [columns.index(name) for name in json]
-    with bulk_cursor() as raw, raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            if wrap:
-                row = list(row)
-                for i in wrap:
-                    row[i] = Jsonb(row[i])
-            copy.write_row(row)
-            written += 1
+    with bulk_cursor() as raw:
+        types = _column_types(raw, table)
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([types[name] for name in columns])
+            for row in rows:
+                copy.write_row(row)
+                written += 1
     return written
 
 

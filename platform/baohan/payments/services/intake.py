@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import re
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from tenants.selectors import pack_in_force
 
 CODE_PATTERN = re.compile(f"(?<![{REMARK_ALPHABET}])[{REMARK_ALPHABET}]{{8}}(?![{REMARK_ALPHABET}])")
 PUSH_TOLERANCE_SECONDS = 300
+ANALYZE_FROM = 10_000  # lines stored at once after which the planner's statistics are refreshed
 
 
 def remark_codes(remark: str) -> list[str]:
@@ -190,6 +192,11 @@ def statement_lines_store(
             ),
         )
         rows_copy("payments_openline", ["line_id"], ([ident] for ident in ids))
+        if len(new) >= ANALYZE_FROM:
+            # A large statement changes what the planner should expect of both tables before
+            # the background statistics catch up; matching comes next.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE payments_statementline, payments_openline")
         batch.lines_new = len(new)
         batch.save(update_fields=["lines_new"])
         if new:
@@ -390,8 +397,15 @@ def _shares_settle(shares: list[list[list[tuple[int, int]]]], *, actor: Actor) -
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="match") as pool:
-        return [result for results in pool.map(work, shares) for result in results]
+    # A thread whose statement has come back should not wait long for the one building rows:
+    # hand the interpreter over more often while the shares run.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="match") as pool:
+            return [result for results in pool.map(work, shares) for result in results]
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult:

@@ -494,7 +494,6 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
                 "created_at",
             ],
             events,
-            json=["data"],
         )
         paid_moves = [m for m in moves if m[2] is not None]
         refused_moves = [[m[0], m[1], m[4]] for m in moves if m[2] is None]
@@ -561,4 +560,9 @@ def _after_commit(payment_ids: list[int]) -> None:
 
     chunks = [payment_ids[i : i + 500] for i in range(0, len(payment_ids), 500)]
     for chunk in chunks:
-        transaction.on_commit(lambda chunk=chunk: payments_settled_task.delay(chunk))  # type: ignore[misc]
+        # The ids are not worth a log line each (``argsrepr``); the count is.
+        transaction.on_commit(
+            lambda chunk=chunk: payments_settled_task.apply_async(  # type: ignore[misc]
+                (chunk,), argsrepr=f"[{len(chunk)} payments]"
+            )
+        )
