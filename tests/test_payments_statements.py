@@ -343,12 +343,17 @@ def test_the_ledger_check_reports_an_order_that_does_not_balance() -> None:
     call_command("ledger_check", "xinjiang", stdout=out)
     assert "xinjiang: ledger balances" in out.getvalue()
     with tenant_context(tenant("xinjiang")):
-        order = Order.objects.get(number=waiting.number)
+        payment = Payment.objects.get(order__number=waiting.number)
         # A movement that does not balance is refused by the database itself...
         with pytest.raises(IntegrityError, match="ledger_movement_balances"), transaction.atomic():
-            LedgerEntry.objects.create(order=order, kind="refund_paid", cash=Decimal("-1.00"))
+            LedgerEntry.objects.create(payment=payment, kind="refund_paid", cash=Decimal("-1.00"))
+        # ... as is one that records no payment or payout...
+        with pytest.raises(IntegrityError, match="ledger_movement_recorded"), transaction.atomic():
+            LedgerEntry.objects.create(kind="refund_paid", cash=Decimal("-1.00"), refunds_due=Decimal("1.00"))
         # ... and one that balances but pays back money no payout says was paid is reported.
-        LedgerEntry.objects.create(order=order, kind="refund_paid", cash=Decimal("-1.00"), refunds_due=Decimal("1.00"))
+        LedgerEntry.objects.create(
+            payment=payment, kind="refund_paid", cash=Decimal("-1.00"), refunds_due=Decimal("1.00")
+        )
     connection.set_schema_to_public()
     out = io.StringIO()
     with pytest.raises(CommandError, match="1 order"):

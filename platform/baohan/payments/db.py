@@ -32,11 +32,16 @@ def bulk_cursor() -> Iterator[psycopg.Cursor[Any]]:
 
 
 def ids_take(table: str, count: int) -> list[int]:
+    """``count`` new ids of ``table``, in one round trip."""
     if count == 0:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
-        return [int(row[0]) for row in cursor.fetchall()]
+    with bulk_cursor() as cursor:
+        # The sequence named once: looked up per row, the name costs five times the numbers.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        row = cursor.fetchone()
+        assert row is not None
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [row[0], count])
+        return [int(r[0]) for r in cursor.fetchall()]
 
 
 _COLUMN_TYPES: dict[str, dict[str, int]] = {}
@@ -67,19 +72,29 @@ def rows_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
     return written
 
 
-def rows_update(table: str, key: str, columns: dict[str, str], rows: Sequence[Sequence[Any]]) -> int:
-    """``UPDATE table SET col = v.col ... FROM unnest(arrays) WHERE table.key = v.key``.
+def rows_update(
+    table: str,
+    key: str,
+    columns: dict[str, str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    fixed: dict[str, Any] | None = None,
+) -> int:
+    """``UPDATE table SET col = v.col ..., other = value ... FROM unnest(arrays) WHERE table.key = v.key``.
 
-    ``columns`` maps each column (key first) to its SQL array type; ``rows`` holds values in that order."""
+    ``columns`` maps each column (key first) to its SQL array type; ``rows`` holds values in that
+    order. ``fixed`` sets columns to one value for every row."""
     if not rows:
         return 0
     names = list(columns)
     arrays = [[row[i] for row in rows] for i in range(len(names))]
     unnest = ", ".join(f"%b::{columns[name]}[]" for name in names)
-    sets = ", ".join(f"{name} = v.{name}" for name in names if name != key)
+    sets = [f"{name} = v.{name}" for name in names if name != key]
+    sets += [f"{name} = %s" for name in fixed or {}]
     with bulk_cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS t SET {sets} FROM unnest({unnest}) AS v({', '.join(names)}) WHERE t.{key} = v.{key}",
-            arrays,
+            f"UPDATE {table} AS t SET {', '.join(sets)} "
+            f"FROM unnest({unnest}) AS v({', '.join(names)}) WHERE t.{key} = v.{key}",
+            [*(fixed or {}).values(), *arrays],
         )
         return int(cursor.rowcount)

@@ -202,10 +202,10 @@ class Payout(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One money movement on an order and what it does to each account. Append-only: rows are
-    never updated or deleted by the application. A movement balances, its amounts summing to
-    zero (a database constraint), so an order's entries do too; each account's sum over the
-    order is what the order holds there."""
+    """One money movement on an order (through the payment or payout it records) and what it
+    does to each account. Append-only: rows are never updated or deleted by the application.
+    A movement balances, its amounts summing to zero (a database constraint), so an order's
+    entries do too; each account's sum over the order is what the order holds there."""
 
     class Account(models.TextChoices):
         CASH = "cash", "收款账户"  # money held in the issuer's receiving account (or Stripe)
@@ -218,10 +218,10 @@ class LedgerEntry(models.Model):
         REFUND_PAID = "refund_paid", "已退款"  # cash out: the refund owed is settled
         SURRENDER = "surrender", "退保"  # premium given back: a refund is owed
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    # Found through the unique constraints below (the ledger is read by order, or whole by the
-    # check): no index of their own.
+    # What the movement records: a payment received, or a payout (owed or paid). Its order is
+    # theirs (not copied here, so it cannot disagree). Found through the unique constraints
+    # below: no index of their own.
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False
     )
@@ -237,6 +237,10 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(payment__isnull=False) | models.Q(payout__isnull=False),
+                name="ledger_movement_recorded",
+            ),
             models.CheckConstraint(
                 condition=Exact(models.F("cash") + models.F("premium") + models.F("fee") + models.F("refunds_due"), 0),
                 name="ledger_movement_balances",
@@ -254,7 +258,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}:{self.kind}:{self.cash}"
+        return f"{self.payment_id or self.payout_id}:{self.kind}:{self.cash}"
 
 
 class PaymentVoucher(models.Model):

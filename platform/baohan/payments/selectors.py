@@ -18,6 +18,13 @@ class LedgerProblem:
     problem: str
 
 
+# Each ledger movement with its order (the order of the payment or payout it records).
+LEDGER = """(SELECT coalesce(p.order_id, po.order_id) AS order_id, l.cash, l.premium, l.fee, l.refunds_due
+              FROM payments_ledgerentry l
+              LEFT JOIN payments_payment p ON p.id = l.payment_id
+              LEFT JOIN payments_payout po ON po.id = l.payout_id)"""
+
+
 def ledger_problems() -> list[LedgerProblem]:
     """Every order whose ledger disagrees with the money records, with what is wrong:
 
@@ -31,14 +38,14 @@ def ledger_problems() -> list[LedgerProblem]:
     checks = {
         "refunds due differ from open payouts": """
             SELECT o.id FROM guarantees_order o
-              LEFT JOIN (SELECT order_id, sum(refunds_due) AS owed FROM payments_ledgerentry
+              LEFT JOIN (SELECT order_id, sum(refunds_due) AS owed FROM {LEDGER} m
                           GROUP BY order_id) l ON l.order_id = o.id
               LEFT JOIN (SELECT order_id, sum(amount) AS open FROM payments_payout
                           WHERE state <> 'paid' GROUP BY order_id) p ON p.order_id = o.id
              WHERE coalesce(-l.owed, 0) <> coalesce(p.open, 0)""",
         "premium differs from the applied payment": """
             SELECT o.id FROM guarantees_order o
-              LEFT JOIN (SELECT order_id, sum(premium) AS premium FROM payments_ledgerentry
+              LEFT JOIN (SELECT order_id, sum(premium) AS premium FROM {LEDGER} m
                           GROUP BY order_id) l ON l.order_id = o.id
               LEFT JOIN (SELECT order_id, sum(amount) AS paid FROM payments_payment
                           WHERE outcome IN ('applied', 'overpaid') GROUP BY order_id) pay ON pay.order_id = o.id
@@ -47,7 +54,7 @@ def ledger_problems() -> list[LedgerProblem]:
              WHERE coalesce(-l.premium, 0) <> coalesce(pay.paid, 0) - coalesce(back.surplus, 0)""",
         "cash differs from money received less money paid back": """
             SELECT o.id FROM guarantees_order o
-              LEFT JOIN (SELECT order_id, sum(cash) AS cash FROM payments_ledgerentry
+              LEFT JOIN (SELECT order_id, sum(cash) AS cash FROM {LEDGER} m
                           GROUP BY order_id) l ON l.order_id = o.id
               LEFT JOIN (SELECT order_id, sum(amount) AS received FROM payments_payment
                           GROUP BY order_id) pay ON pay.order_id = o.id
@@ -61,6 +68,7 @@ def ledger_problems() -> list[LedgerProblem]:
                AND NOT EXISTS (SELECT 1 FROM payments_payment p
                                 WHERE p.order_id = o.id AND p.outcome IN ('applied', 'overpaid'))""",
     }
+    checks = {problem: sql.replace("{LEDGER}", LEDGER) for problem, sql in checks.items()}
     found: dict[int, list[str]] = {}
     with connection.cursor() as cursor:
         for problem, sql in checks.items():
@@ -83,8 +91,10 @@ def order_balances(*, order_id: int) -> dict[str, Decimal]:
         cursor.execute(
             """SELECT coalesce(sum(cash), 0), coalesce(sum(premium), 0), coalesce(sum(fee), 0),
                       coalesce(sum(refunds_due), 0)
-                 FROM payments_ledgerentry WHERE order_id = %s""",
-            [order_id],
+                 FROM payments_ledgerentry
+                WHERE payment_id IN (SELECT id FROM payments_payment WHERE order_id = %s)
+                   OR payout_id IN (SELECT id FROM payments_payout WHERE order_id = %s)""",
+            [order_id, order_id],
         )
         row = cursor.fetchone()
     return dict(zip(["cash", "premium", "fee", "refunds_due"], (Decimal(v) for v in row), strict=True))

@@ -425,8 +425,9 @@ def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult
         rows_update(
             "payments_statementline",
             "id",
-            {"id": "bigint", "status": "text"},
-            [[r.statement_line_id, StatementLine.Status.MATCHED.value] for r in receipts],
+            {"id": "bigint"},
+            [[r.statement_line_id] for r in receipts],
+            fixed={"status": StatementLine.Status.MATCHED.value},
         )
     return result
 

@@ -59,9 +59,7 @@ def payout_for_surrender(*, refund: Refund, actor: Actor) -> Payout:
         payee_account=refund.account_number or (paid.payer_account if paid else ""),
         payee_bank=refund.bank_name or (paid.payer_bank if paid else ""),
     )
-    L.objects.create(
-        order=order, kind=L.Kind.SURRENDER, payout=payout, premium=refund.amount, refunds_due=-refund.amount
-    )
+    L.objects.create(kind=L.Kind.SURRENDER, payout=payout, premium=refund.amount, refunds_due=-refund.amount)
     _event(payout=payout, transition="payout_due", actor=actor, from_state="", data={"amount": str(payout.amount)})
     return payout
 
@@ -75,9 +73,7 @@ def payout_settle(*, payout: Payout, actor: Actor, reference: str) -> Payout:
     payout.reference = reference[:64]
     payout.paid_at = timezone.now()
     payout.save(update_fields=["state", "reference", "paid_at"])
-    L.objects.create(
-        order=payout.order, kind=L.Kind.REFUND_PAID, payout=payout, refunds_due=payout.amount, cash=-payout.amount
-    )
+    L.objects.create(kind=L.Kind.REFUND_PAID, payout=payout, refunds_due=payout.amount, cash=-payout.amount)
     _event(
         payout=payout, transition="payout_paid", actor=actor, from_state=from_state, data={"reference": reference[:64]}
     )

@@ -18,6 +18,7 @@ Outcomes:
 
 from __future__ import annotations
 
+import functools
 import gc
 import unicodedata
 from collections.abc import Sequence
@@ -108,6 +109,7 @@ class SettleResult:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
 
 
+@functools.lru_cache(maxsize=4096)  # the same few payers and enterprises, line after line
 def name_normal(name: str) -> str:
     """Names compared as a bank prints them: full-width brackets and spaces don't count."""
     return "".join(unicodedata.normalize("NFKC", name).split())
@@ -421,10 +423,9 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
         # One movement per receipt: the cash in, split into premium kept, refund owed and fee.
         rows_copy(
             "payments_ledgerentry",
-            ["order_id", "kind", "payment_id", "cash", "premium", "fee", "refunds_due", "created_at"],
+            ["kind", "payment_id", "cash", "premium", "fee", "refunds_due", "created_at"],
             (
                 [
-                    r.order_id,
                     L.Kind.PAYMENT_RECEIVED.value,
                     pid,
                     r.amount,
@@ -438,7 +439,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
         )
 
         events: list[list[Any]] = []
-        moves: list[list[Any]] = []
+        moves: list[tuple[int, str, datetime | None, str]] = []
         for pid, r, d in decided:
             f = facts[r.order_id]
             data = {
@@ -475,7 +476,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
             )
             if moved:
                 paid_at = r.paid_at if d.outcome in APPLIED else None
-                moves.append([r.order_id, moved.target, paid_at, r.source_ref[:64], now])
+                moves.append((r.order_id, moved.target, paid_at, r.source_ref[:64]))
         rows_copy(
             "guarantees_orderevent",
             [
@@ -495,27 +496,31 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
             ],
             events,
         )
-        paid_moves = [m for m in moves if m[2] is not None]
-        refused_moves = [[m[0], m[1], m[4]] for m in moves if m[2] is None]
-        rows_update(
-            "guarantees_order",
-            "id",
-            {
-                "id": "bigint",
-                "state": "text",
-                "paid_at": "timestamptz",
-                "payment_reference": "text",
-                "updated_at": "timestamptz",
-            },
-            paid_moves,
-        )
-        rows_update(
-            "guarantees_order", "id", {"id": "bigint", "state": "text", "updated_at": "timestamptz"}, refused_moves
-        )
+        # Grouped by the state they reach (a receipt pays an order or cancels it): one update each.
+        by_target: dict[str, list[list[Any]]] = {}
+        for order_id, target, paid_at, reference in moves:
+            by_target.setdefault(target, []).append([order_id, paid_at, reference])
+        for target, rows in by_target.items():
+            if rows[0][1] is not None:  # paid
+                rows_update(
+                    "guarantees_order",
+                    "id",
+                    {"id": "bigint", "paid_at": "timestamptz", "payment_reference": "text"},
+                    rows,
+                    fixed={"state": target, "updated_at": now},
+                )
+            else:
+                rows_update(
+                    "guarantees_order",
+                    "id",
+                    {"id": "bigint"},
+                    [r[:1] for r in rows],
+                    fixed={"state": target, "updated_at": now},
+                )
         for _, _, d in decided:
             result.outcomes[d.outcome] = result.outcomes.get(d.outcome, 0) + 1
         result.payments = payment_ids
-        result.paid_orders = [m[0] for m in paid_moves]
+        result.paid_orders = [m[0] for m in moves if m[2] is not None]
         _after_commit(payment_ids)
     return result
 
