@@ -113,7 +113,8 @@ class Payment(models.Model):
         REFUSED = "refused", "被拒（已退费）"
         DUPLICATE = "duplicate", "重复支付（已退费）"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    # Indexed by ``payment_one_applied_per_order``, whose first column it is.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", db_index=False)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     # Unique per channel: the statement line's fingerprint, the voucher's id, the payment
     # intent, or the confirming issuer's reference.
@@ -131,16 +132,22 @@ class Payment(models.Model):
     reason_code = models.CharField(max_length=40, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # True for the payment that paid its order (applied or overpaid), NULL otherwise: at most
+    # one per order (NULLs are distinct), and the same index finds an order's payments.
+    applied = models.GeneratedField(
+        expression=models.Case(
+            models.When(models.Q(outcome="applied") | models.Q(outcome="overpaid"), then=models.Value(True)),
+            default=models.Value(None),
+        ),
+        output_field=models.BooleanField(null=True),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["paid_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "source_ref"], name="payment_once_per_source"),
-            models.UniqueConstraint(
-                fields=["order"],
-                condition=models.Q(outcome="applied") | models.Q(outcome="overpaid"),
-                name="payment_one_applied_per_order",
-            ),
+            models.UniqueConstraint(fields=["order", "applied"], name="payment_one_applied_per_order"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
         ]
 
