@@ -298,31 +298,34 @@ def _match_plan(*, limit: int) -> tuple[int, list[tuple[int, int]]]:
     """Read up to ``limit`` new lines and find their orders: ``(lines read, [(line, order)])``.
     Lines without an order are marked unmatched here, with the reason."""
     with bulk_cursor() as cursor:
-        cursor.execute(
-            """SELECT q.line_id FROM payments_openline q JOIN payments_statementline l ON l.id = q.line_id
-                WHERE l.status = 'new' ORDER BY q.line_id LIMIT %s""",
-            [limit],
-        )
-        line_ids = [row[0] for row in cursor.fetchall()]
-        if not line_ids:
-            return 0, []
-        # One row per (line, order named in its remark): grouped here, which is five times
-        # faster than asking the server to aggregate.
+        # Each new line (the first ``limit`` of the queue) with every order its remark names, one
+        # row per pair (or one row with no order): grouped here, five times faster than asking
+        # the server to aggregate.
         cursor.execute(
             """
             SELECT l.id, l.issuer_code, o.id, o.issuer_code
-              FROM payments_statementline l
-              CROSS JOIN LATERAL unnest(l.remark_codes) AS c(code)
-              JOIN guarantees_order o ON o.remark_code = c.code
-             WHERE l.id = ANY(%b)
+              FROM (SELECT q.line_id FROM payments_openline q
+                      JOIN payments_statementline l ON l.id = q.line_id
+                     WHERE l.status = 'new' ORDER BY q.line_id LIMIT %s) AS n
+              JOIN payments_statementline l ON l.id = n.line_id
+              LEFT JOIN LATERAL unnest(l.remark_codes) AS c(code) ON true
+              LEFT JOIN guarantees_order o ON o.remark_code = c.code
             """,
-            [line_ids],
+            [limit],
         )
+        line_ids: list[int] = []
         by_code: dict[int, tuple[str, set[int], set[str]]] = {}
         for line_id, line_issuer, order_id, order_issuer in cursor.fetchall():
-            named = by_code.setdefault(line_id, (line_issuer, set(), set()))
-            named[1].add(order_id)
-            named[2].add(order_issuer)
+            if line_id not in by_code:
+                line_ids.append(line_id)
+                by_code[line_id] = (line_issuer, set(), set())
+            if order_id is not None:
+                by_code[line_id][1].add(order_id)
+                by_code[line_id][2].add(order_issuer)
+        if not line_ids:
+            return 0, []
+        line_ids.sort()
+        by_code = {line_id: named for line_id, named in by_code.items() if named[1]}
         # Without remark codes (a pack that does not ask for them), a line may still name its
         # order by payer and amount: exactly one payable order of that enterprise and amount.
         pack, _ = pack_in_force()
@@ -426,7 +429,7 @@ def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult
                 [list(order_of)],
             )
             receipts = [_line_receipt(row, order_of[row[0]]) for row in cursor.fetchall()]
-        result = receipts_settle(receipts=receipts, actor=actor)
+        result = receipts_settle(receipts=receipts, actor=actor, claimed=True)
         rows_update(
             "payments_statementline",
             "id",

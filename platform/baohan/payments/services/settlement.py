@@ -259,20 +259,24 @@ def _working_days_after(start: date, days: int) -> date:
     return day
 
 
-def receipts_settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
-    """Settle ``receipts`` in one transaction. Safe to call twice with the same receipts."""
+def receipts_settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool = False) -> SettleResult:
+    """Settle ``receipts`` in one transaction. Safe to call twice with the same receipts.
+
+    ``claimed``: the caller took these receipts' sources in this transaction (statement lines
+    off the queue of open lines), so none can have been settled before, and the look-up is
+    skipped (the unique source constraint still stands behind it)."""
     if len(receipts) < 1000 or not gc.isenabled():
-        return _settle(receipts=receipts, actor=actor)
+        return _settle(receipts=receipts, actor=actor, claimed=claimed)
     # A large batch makes a million short-lived objects and no cycles: collecting them meanwhile
     # only costs time.
     gc.disable()
     try:
-        return _settle(receipts=receipts, actor=actor)
+        return _settle(receipts=receipts, actor=actor, claimed=claimed)
     finally:
         gc.enable()
 
 
-def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
+def _settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool) -> SettleResult:
     result = SettleResult()
     if not receipts:
         return result
@@ -281,7 +285,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor) -> SettleResult:
     packs: dict[int, RulePack] = {}
     with transaction.atomic():
         facts = _facts_lock(sorted({r.order_id for r in receipts}))
-        settled = _already_settled(receipts)
+        settled = set() if claimed else _already_settled(receipts)
         fresh: list[Receipt] = []
         seen_refs: set[tuple[str, str]] = set()
         for r in sorted(receipts, key=lambda r: (r.order_id, r.paid_at, r.source_ref)):
