@@ -302,14 +302,14 @@ def _match_plan(*, limit: int) -> tuple[int, list[tuple[int, int]]]:
         # row per pair (or one row with no order): grouped here, five times faster than asking
         # the server to aggregate.
         cursor.execute(
+            # (The codes set apart so that the orders are joined by hash, not looked up one by one.)
             """
-            SELECT l.id, l.issuer_code, o.id, o.issuer_code
-              FROM (SELECT q.line_id FROM payments_openline q
-                      JOIN payments_statementline l ON l.id = q.line_id
-                     WHERE l.status = 'new' ORDER BY q.line_id LIMIT %s) AS n
-              JOIN payments_statementline l ON l.id = n.line_id
-              LEFT JOIN LATERAL unnest(l.remark_codes) AS c(code) ON true
-              LEFT JOIN guarantees_order o ON o.remark_code = c.code
+            WITH n AS (SELECT l.id, l.issuer_code, l.remark_codes FROM payments_openline q
+                         JOIN payments_statementline l ON l.id = q.line_id
+                        WHERE l.status = 'new' ORDER BY q.line_id LIMIT %s),
+                 c AS (SELECT n.id, unnest(n.remark_codes) AS code FROM n)
+            SELECT n.id, n.issuer_code, o.id, o.issuer_code
+              FROM n LEFT JOIN c ON c.id = n.id LEFT JOIN guarantees_order o ON o.remark_code = c.code
             """,
             [limit],
         )

@@ -22,10 +22,10 @@ import functools
 import gc
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -43,8 +43,7 @@ ZERO = Decimal("0.00")
 L = LedgerEntry
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """Money that arrived for an order. ``payer_account`` is the stored (encrypted) form, copied
     as is; ``payer_account_digest`` its blind index, compared with the order's basic account."""
 
@@ -64,8 +63,7 @@ class Receipt:
     payer_checked: bool = True
 
 
-@dataclass(frozen=True)
-class OrderFacts:
+class OrderFacts(NamedTuple):
     id: int
     number: str
     state: str
@@ -82,8 +80,7 @@ class OrderFacts:
     voucher_unlinked: tuple[int, Decimal] | None = None  # (payment id, amount)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     outcome: str
     reason_code: str = ""
     reason: str = ""
@@ -297,7 +294,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool) -> Sett
             voucher = facts[r.order_id].voucher_unlinked
             if r.statement_line_id is not None and voucher is not None and voucher[1] == r.amount:
                 _voucher_line_link(payment_id=voucher[0], receipt=r, actor=actor, version=version_now)
-                facts[r.order_id] = OrderFacts(**{**facts[r.order_id].__dict__, "voucher_unlinked": None})
+                facts[r.order_id] = facts[r.order_id]._replace(voucher_unlinked=None)
                 result.outcomes["reconciled"] = result.outcomes.get("reconciled", 0) + 1
                 continue
             fresh.append(r)
@@ -313,7 +310,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool) -> Sett
                 packs[f.version] = pack_of_version(f.version)
             current, paid = state[r.order_id]
             d = receipt_assess(
-                facts=f if current == f.state else replace(f, state=current),
+                facts=f if current == f.state else f._replace(state=current),
                 receipt=r,
                 pack=packs[f.version],
                 paid=paid,
