@@ -58,6 +58,7 @@ def test_clone_equals_migrate() -> None:
         assert cloned["constraints"]
         assert cloned["migrations"]
         assert ("guarantees_order", "fillfactor=70") in cloned["storage"]
+        assert ("payments_statementline", "fillfactor=50") in cloned["storage"]
         for key in migrated:
             assert cloned[key] == migrated[key], key
         with connection.cursor() as cursor:  # identity sequences continue after the seed rows

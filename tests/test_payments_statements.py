@@ -21,7 +21,7 @@ from django_tenants.utils import tenant_context
 
 from baohan.guarantees.models import Order
 from baohan.guarantees.states import Actor
-from baohan.payments.models import LedgerEntry, Payment, Payout, StatementLine
+from baohan.payments.models import LedgerEntry, OpenLine, Payment, Payout, StatementLine
 from baohan.payments.selectors import ledger_problems, order_balances
 from baohan.payments.services.intake import bank_push_key_set, statement_lines_match, statement_lines_store
 from baohan.sections.models import Section
@@ -241,6 +241,12 @@ def test_unmatched_lines_wait_for_staff_who_assign_or_dismiss_them() -> None:
         f"/api/v1/issuer/statement-lines/{ids[waiting.payable]}/assign", {"order": waiting.number}
     )
     assert (status, error["code"]) == (409, "line_not_unmatched")
+    # Both have left the queue of open lines: staff see none left to handle.
+    _, queue = waiting.issuer.get("/api/v1/issuer/statement-lines/", status="unmatched")
+    _, everything = waiting.issuer.get("/api/v1/issuer/statement-lines/")
+    assert queue["results"] == []
+    assert sorted(q["status"] for q in everything["results"]) == ["dismissed", "matched"]
+    assert in_centre("xinjiang", OpenLine.objects.count) == 0
 
 
 def test_a_line_is_matched_only_in_its_own_centre() -> None:
