@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 PY := .venv/bin/python
 
-.PHONY: install run test lint bench format schema clean
+.PHONY: install fonts run test lint bench format schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -17,10 +17,24 @@ $(UV):
 
 install: .venv/.installed
 
-run: install
+# The CJK font embedded in generated PDFs (WenQuanYi Zen Hei, GPL with the font exception), from
+# the machine's own copy or Debian's package; BAOHAN_CJK_FONT points elsewhere.
+FONT := .data/fonts/wqy-zenhei.ttc
+SYSTEM_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+$(FONT):
+	@mkdir -p .data/fonts
+	@if [ -f $(SYSTEM_FONT) ]; then cp $(SYSTEM_FONT) $@; else \
+		rm -rf .data/fonts/deb && mkdir -p .data/fonts/deb && \
+		(cd .data/fonts/deb && apt-get download -q fonts-wqy-zenhei) && \
+		dpkg-deb -x .data/fonts/deb/fonts-wqy-zenhei_*.deb .data/fonts/deb/root && \
+		cp .data/fonts/deb/root$(SYSTEM_FONT) $@ && rm -rf .data/fonts/deb; fi
+
+fonts: $(FONT)
+
+run: install fonts
 	$(PY) manage.py devrun --port $(PORT)
 
-test: install
+test: install fonts
 	$(PY) -m pytest
 
 lint: install

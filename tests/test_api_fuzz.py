@@ -88,6 +88,7 @@ class Seeded:
             (r"^/api/v1/centre/guarantees/\{number\}", "number", self.guarantees),
             (r"^/api/v1/issuer/invoices/\{invoice_id\}", "invoice_id", self.invoices),
             (r"^/api/v1/issuer/after-sales/\{request_id\}", "request_id", self.after_sales),
+            (r"^/api/v1/orders/\{number\}/documents/\{kind\}", "kind", ["policy", "policy_encrypted"]),
         ]
         return {name: values for pattern, name, values in rules if re.match(pattern, path) and values}
 

@@ -303,6 +303,7 @@ class OrderEvent(models.Model):
         PAYMENT = "payment", "付款"
         PAYOUT = "payout", "退费"
         VOUCHER = "voucher", "支付凭证"
+        DOCUMENT = "document", "保单"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     subject = models.CharField(max_length=12, choices=Subject.choices, default=Subject.ORDER)

@@ -69,6 +69,7 @@ TENANT_APPS = [
     "baohan.guarantees",
     "baohan.identity",
     "baohan.payments",
+    "baohan.documents",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -206,6 +207,9 @@ STATICFILES_DIRS = [
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", ROOT_DIR / ".data" / "media"))
 
+# The CJK TrueType font embedded in generated PDFs (``make fonts`` brings one).
+BAOHAN_CJK_FONT = os.environ.get("BAOHAN_CJK_FONT", str(ROOT_DIR / ".data" / "fonts" / "wqy-zenhei.ttc"))
+
 AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
 AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
 AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
@@ -236,6 +240,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "baohan.guarantees.api.errors.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["baohan.guarantees.api.parsers.StrictJSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
+    # Per client and centre (the cache key carries the tenant): public verification.
+    "DEFAULT_THROTTLE_RATES": {"verify": os.environ.get("BAOHAN_VERIFY_RATE", "30/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baohan API",

@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from baohan.documents import api as documents
 from baohan.guarantees.api import bidder, centre, issuer
 from baohan.identity import api as identity
 from baohan.payments import api as payments
@@ -37,6 +38,8 @@ urlpatterns = [
     path("orders/<str:number>/voucher", payments.OrderVoucher.as_view()),
     path("orders/<str:number>/checkout", payments.OrderCheckout.as_view()),
     path("payouts/", payments.BidderPayouts.as_view()),
+    path("orders/<str:number>/documents", documents.OrderDocuments.as_view()),
+    path("orders/<str:number>/documents/<str:kind>", documents.OrderDocumentFile.as_view()),
     path("refunds/", bidder.RefundList.as_view()),
     path("refunds/<str:number>/account", bidder.RefundAccountView.as_view()),
     path("invoice-titles/", bidder.InvoiceTitles.as_view()),
@@ -47,6 +50,7 @@ urlpatterns = [
     path("centre/sections/<str:code>/events", centre.CentreSectionEvents.as_view()),
     path("centre/sections/<str:code>/guarantees", centre.CentreSectionGuarantees.as_view()),
     path("centre/guarantees/<str:number>", centre.CentreVerify.as_view()),
+    path("centre/guarantees/<str:number>/policy", documents.CentrePolicy.as_view()),
     # issuer
     path("issuer/orders/", issuer.IssuerOrders.as_view()),
     path("issuer/orders/<str:number>", issuer.IssuerOrder.as_view()),
@@ -71,4 +75,7 @@ urlpatterns = [
     # a bank's push and Stripe's webhook (signed requests, no credential)
     path("bank/statement-lines", payments.BankPush.as_view()),
     path("stripe/webhook", payments.StripeWebhook.as_view()),
+    # anyone: is this guarantee genuine?
+    path("verify", documents.GuaranteeVerify.as_view()),
+    path("verify/document", documents.DocumentVerify.as_view()),
 ]

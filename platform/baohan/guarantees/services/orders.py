@@ -648,7 +648,7 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
         valid_from = timezone.localdate(now)
         try:
             with transaction.atomic():
-                return order_transition(
+                issued = order_transition(
                     order_id=order_id,
                     name="issue",
                     actor=actor,
@@ -662,6 +662,14 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
                 )
         except IntegrityError as exc:
             raise Conflict("guarantee_number_taken", "保函编号已被使用", field="guarantee_number") from exc
+        transaction.on_commit(lambda: _policy_soon(order_id))
+        return issued
+
+
+def _policy_soon(order_id: int) -> None:
+    from baohan.documents.tasks import policy_generate_task
+
+    policy_generate_task.delay(order_id)
 
 
 def order_abandon(

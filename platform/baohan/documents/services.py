@@ -1,0 +1,255 @@
+"""Generating the policy of an issued guarantee, and handing out what may be handed out.
+
+``policy_generate`` renders the policy once (a Celery task queued when the order is issued),
+stores it through Django's storage under the centre's prefix, records its SHA-256 (a copy that
+differs by one byte does not verify) and, where the pack hands out an encrypted policy before
+bid opening, an AES-256 encrypted copy whose key the platform keeps."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import models, transaction
+from django.utils import timezone
+
+from baohan.documents.models import Policy
+from baohan.documents.policy import PolicyFacts, policy_layout, policy_render
+from baohan.guarantees.errors import Conflict, NotAllowed, NotFound
+from baohan.guarantees.models import Order
+from baohan.guarantees.services.orders import REMARK_ALPHABET, order_event_record
+from baohan.guarantees.services.refunds import section_bid_opened
+from baohan.guarantees.states import Actor
+from baohan.rulepacks.models import OrderState, PolicyBeforeOpening, RulePack
+from tenants.db import connection as tenant_connection
+from tenants.selectors import pack_in_force
+from tenants.themes import current_theme
+
+# States in which an order has a policy to speak of.
+POLICY_STATES = {OrderState.ISSUED.value, OrderState.SURRENDERED.value}
+
+
+def verification_code_make() -> str:
+    return "".join(secrets.choice(REMARK_ALPHABET) for _ in range(8))
+
+
+def verify_url(*, number: str, code: str) -> str:
+    tenant = tenant_connection.tenant
+    domain = tenant.get_primary_domain().domain if tenant is not None else "localhost"
+    scheme = "http" if settings.DEBUG else "https"
+    return f"{scheme}://{domain}/verify?number={number}&code={code}"
+
+
+def policy_facts(*, order: Order, pack: RulePack, code: str) -> PolicyFacts:
+    issuer = next((i for i in pack.issuers if i.code == order.issuer_code), None)
+    documents = issuer.documents if issuer is not None else []
+    clauses = next((d.title for d in documents if d.code == "insurance_clauses"), "保险条款")
+    if not (order.guarantee_number and order.issued_at and order.valid_from and order.valid_until):
+        raise Conflict("order_not_issued", "订单尚未出函，不能生成保单")
+    return PolicyFacts(
+        centre=str(pack.centre.name),
+        issuer=str(issuer.name) if issuer else order.issuer_code,
+        guarantee_number=order.guarantee_number,
+        bidder=order.enterprise.name,
+        insured=str(order.form_data.get("insured_name") or "本标段招标人"),
+        project=order.section.project_name or order.section.name,
+        section=order.section.name,
+        section_code=order.section.code,
+        insured_amount=order.insured_amount,
+        premium=order.premium,
+        valid_from=order.valid_from,
+        valid_until=order.valid_until,
+        clauses=f"《{clauses}》",
+        issued_at=order.issued_at,
+        verification_code=code,
+        verify_url=verify_url(number=order.guarantee_number, code=code),
+    )
+
+
+def policy_seal(*, pdf: bytes, password: str) -> bytes:
+    """The same document, AES-256 encrypted (PDF 2.0, R6): it does not open without the key."""
+    import pikepdf
+
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        document.save(out, encryption=pikepdf.Encryption(owner=password, user=password, R=6))
+    return out.getvalue()
+
+
+def policy_generate(*, order_id: int, actor: Actor | None = None) -> Policy:
+    """The order's policy: made once, after issue. Safe to call twice."""
+    actor = actor or Actor.system("出具保单")
+    pack, version = pack_in_force()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("section", "enterprise").filter(pk=order_id).first()
+        if order is None:
+            raise NotFound("order_not_found", "订单不存在")
+        existing = Policy.objects.filter(order=order).first()
+        if existing is not None:
+            return existing
+        if order.state not in POLICY_STATES or not order.guarantee_number:
+            raise Conflict("order_not_issued", "订单尚未出函，不能生成保单")
+        code = verification_code_make()
+        theme = current_theme()
+        pdf = policy_render(facts=policy_facts(order=order, pack=pack, code=code), layout=policy_layout(theme))
+        policy = Policy(
+            order=order, verification_code=code, plain_sha256=hashlib.sha256(pdf).hexdigest(), layout_theme=theme
+        )
+        policy.plain.save(f"{order.guarantee_number}.pdf", ContentFile(pdf), save=False)
+        if pack.policy.before_opening == PolicyBeforeOpening.ENCRYPTED:
+            password = secrets.token_urlsafe(24)
+            sealed = policy_seal(pdf=pdf, password=password)
+            policy.sealed.save(f"{order.guarantee_number}-encrypted.pdf", ContentFile(sealed), save=False)
+            policy.sealed_sha256 = hashlib.sha256(sealed).hexdigest()
+            policy.sealed_password = password
+        policy.save()
+        order_event_record(
+            order=order,
+            subject="document",
+            subject_id=policy.pk,
+            transition="policy_generated",
+            actor=actor,
+            from_state="",
+            to_state="",
+            version=version,
+            data={"sha256": policy.plain_sha256, "sealed": bool(policy.sealed_sha256)},
+        )
+    return policy
+
+
+# --- what may be handed out ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentOffer:
+    kind: str  # policy (plain) or policy_encrypted
+    label: str
+    available: bool
+    available_from: datetime | None
+    note: str
+
+
+PLAIN, SEALED = "policy", "policy_encrypted"
+
+
+def order_documents(*, order: Order, pack: RulePack, now: datetime | None = None) -> list[DocumentOffer]:
+    """The order's documents for its bidder: what is available now, and when the rest will be."""
+    now = now or timezone.now()
+    if order.state not in POLICY_STATES:
+        return [DocumentOffer(PLAIN, "电子保单", False, None, "出函后可下载保单")]
+    policy = Policy.objects.filter(order=order).first()
+    if policy is None:
+        return [DocumentOffer(PLAIN, "电子保单", False, None, "保单生成中，请稍后刷新")]
+    opening = order.section.opening_time
+    if section_bid_opened(order.section, now=now):
+        return [DocumentOffer(PLAIN, "电子保单", True, None, "")]
+    mode = pack.policy.before_opening
+    if mode == PolicyBeforeOpening.PLAIN:
+        return [DocumentOffer(PLAIN, "电子保单", True, None, "")]
+    offers = [DocumentOffer(PLAIN, "电子保单（解密）", False, opening, "开标后可下载解密保单")]
+    if mode == PolicyBeforeOpening.ENCRYPTED and policy.sealed:
+        offers.insert(0, DocumentOffer(SEALED, "加密保单", True, None, "开标前提供加密保单，开标后可下载解密保单"))
+    return offers
+
+
+def policy_file_for_bidder(*, order: Order, pack: RulePack, kind: str) -> tuple[bytes, str]:
+    offer = next((o for o in order_documents(order=order, pack=pack) if o.kind == kind), None)
+    if offer is None:
+        raise NotFound("document_not_found", "没有该文件")
+    if not offer.available:
+        raise NotAllowed("document_not_available", offer.note or "该文件暂不可下载")
+    policy = order.policy
+    stored = policy.sealed if kind == SEALED else policy.plain
+    with stored.open("rb") as handle:
+        content = handle.read()
+    suffix = "-encrypted" if kind == SEALED else ""
+    return content, f"{order.guarantee_number}{suffix}.pdf"
+
+
+def policy_file_for_centre(*, order: Order) -> tuple[bytes, str]:
+    """The trading centre gets the plain policy, and only once the bid is opened."""
+    policy = Policy.objects.filter(order=order).first()
+    if policy is None:
+        raise NotFound("document_not_found", "该订单尚无保单")
+    if not section_bid_opened(order.section):
+        raise NotAllowed("document_not_available", "开标后方可获取保单")
+    with policy.plain.open("rb") as handle:
+        return handle.read(), f"{order.guarantee_number}.pdf"
+
+
+# --- verification (验真) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What anyone may learn about a genuine guarantee: nothing about the bidder's money or people."""
+
+    guarantee_number: str
+    status: str  # valid, surrendered, expired
+    status_label: str
+    centre: str
+    issuer: str
+    section_code: str
+    section: str
+    insured_amount: str
+    valid_from: str
+    valid_until: str
+
+
+def _verification(*, order: Order, pack: RulePack) -> Verification:
+    today = timezone.localdate()
+    if order.state == OrderState.SURRENDERED:
+        status, label = "surrendered", "已退保"
+    elif order.valid_until is not None and order.valid_until < today:
+        status, label = "expired", "已过期"
+    else:
+        status, label = "valid", "有效"
+    issuer = next((i for i in pack.issuers if i.code == order.issuer_code), None)
+    return Verification(
+        guarantee_number=str(order.guarantee_number),
+        status=status,
+        status_label=label,
+        centre=str(pack.centre.name),
+        issuer=str(issuer.name) if issuer else order.issuer_code,
+        section_code=order.section.code,
+        section=order.section.name,
+        insured_amount=f"{order.insured_amount:.2f}",
+        valid_from=f"{order.valid_from:%Y-%m-%d}" if order.valid_from else "",
+        valid_until=f"{order.valid_until:%Y-%m-%d}" if order.valid_until else "",
+    )
+
+
+NOT_GENUINE = ("not_genuine", "保单号或验真码不正确，无法验证该保函")
+
+
+def guarantee_verify(*, number: str, code: str) -> Verification:
+    """The guarantee ``number`` is genuine when ``code`` is its verification code."""
+    policy = (
+        Policy.objects.select_related("order__section").filter(order__guarantee_number=number.strip()).first()
+        if number.strip()
+        else None
+    )
+    given = code.strip().upper().encode()
+    if policy is None or not secrets.compare_digest(policy.verification_code.encode(), given):
+        raise NotFound(*NOT_GENUINE)
+    pack, _ = pack_in_force()
+    return _verification(order=policy.order, pack=pack)
+
+
+def document_verify(*, content: bytes) -> Verification:
+    """A policy file is genuine when it is, byte for byte, one this centre issued."""
+    digest = hashlib.sha256(content).hexdigest()
+    policy = (
+        Policy.objects.select_related("order__section")
+        .filter(models.Q(plain_sha256=digest) | models.Q(sealed_sha256=digest))
+        .first()
+    )
+    if policy is None:
+        raise NotFound("document_not_genuine", "该文件不是本中心出具的保单，或已被修改")
+    pack, _ = pack_in_force()
+    return _verification(order=policy.order, pack=pack)

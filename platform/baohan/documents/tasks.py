@@ -1,0 +1,13 @@
+"""Document tasks: each runs in the schema of the centre that queued it (refusing to run
+without one) and is safe to run twice."""
+
+from __future__ import annotations
+
+from baohan.celery import tenant_task
+
+
+@tenant_task("documents.policy_generate")  # type: ignore[untyped-decorator]
+def policy_generate_task(order_id: int) -> str:
+    from baohan.documents.services import policy_generate
+
+    return policy_generate(order_id=order_id).plain_sha256

@@ -1,0 +1,278 @@
+"""The policy document: generated after issue in real Chinese text (an embedded font, no boxes),
+sealed before bid opening where the pack says so, handed out by the pack's rule, and verifiable
+by anyone with the guarantee number and code, or with the file itself."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+from typing import Any
+
+import pikepdf
+import pypdf
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from baohan.documents.models import Policy
+from tests.api import Api, bidder_api, centre_api, issuer_api, section_payload, sms_code, tenant
+from tests.money import Waiting, benxi_like_waiting, xinjiang_waiting
+
+pytestmark = pytest.mark.django_db
+_events = itertools.count(1)
+BASE_14 = {"Helvetica", "Helvetica-Bold", "Times-Roman", "Courier", "Symbol", "ZapfDingbats"}
+_sections = itertools.count(1)
+
+
+def _issue(waiting: Waiting, capture: Any) -> str:
+    status, order = waiting.issuer.post(
+        f"/api/v1/issuer/orders/{waiting.number}/payment",
+        {"outcome": "confirmed", "amount": str(waiting.payable), "reference": "BANK-DOC"},
+    )
+    assert status == 200, order
+    with capture(execute=True):  # the policy is made by a task queued when the order is issued
+        status, order = waiting.issuer.post(f"/api/v1/issuer/orders/{waiting.number}/issue", {})
+    assert (status, order["state"]) == (200, "issued"), order
+    return str(order["guarantee_number"])
+
+
+def _policy(centre: str, number: str) -> tuple[Policy, bytes, bytes]:
+    with tenant_context(tenant(centre)):
+        policy = Policy.objects.select_related("order__enterprise").get(order__number=number)
+        with policy.plain.open("rb") as f:
+            plain = f.read()
+        sealed = b""
+        if policy.sealed:
+            with policy.sealed.open("rb") as f:
+                sealed = f.read()
+    connection.set_schema_to_public()
+    return policy, plain, sealed
+
+
+def _opened(centre: str, section: str) -> None:
+    status, event = centre_api(centre).post(
+        f"/api/v1/centre/sections/{section}/events", {"kind": "opened", "event_id": f"doc-{next(_events)}"}
+    )
+    assert status == 201, event
+
+
+def _xuancheng_issued(capture: Any) -> tuple[Api, str, str]:
+    centre = centre_api("xuancheng")
+    bidder, operator = bidder_api("xuancheng")
+    section = f"XC-DOC-{next(_sections)}"
+    status, _ = centre.put(f"/api/v1/centre/sections/{section}", section_payload(project_type="construction"))
+    assert status == 201
+    form = {
+        "operator_name": operator.name,
+        "operator_phone": operator.phone,
+        "captcha": "1234",
+        "sms_code": sms_code(bidder, "xuancheng", operator.phone, "application"),
+    }
+    status, order = bidder.post(
+        "/api/v1/orders/", {"section": section, "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
+    )
+    assert status == 201, order
+    number = order["number"]
+    status, order = bidder.post(f"/api/v1/orders/{number}/submit", {"consents": ["application_notice_authorisation"]})
+    assert order["state"] == "awaiting_payment", order
+    insurer = issuer_api("xuancheng", order["issuer_code"])
+    insurer.post(f"/api/v1/issuer/orders/{number}/payment", {"outcome": "confirmed", "amount": order["payable_amount"]})
+    with capture(execute=True):
+        status, order = insurer.post(f"/api/v1/issuer/orders/{number}/issue", {})
+    assert order["state"] == "issued", order
+    return bidder, number, section
+
+
+def _text(pdf: bytes) -> str:
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _fonts(pdf: bytes) -> list[tuple[str, bool]]:
+    """Each font of the first page: its name, and whether its glyphs are inside the file."""
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    found = []
+    for font in page["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descendants = font.get("/DescendantFonts")
+        target = descendants[0].get_object() if descendants else font
+        descriptor = target.get("/FontDescriptor")
+        embedded = descriptor is not None and any(
+            k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")
+        )
+        found.append((str(font["/BaseFont"]), embedded))
+    return found
+
+
+# --- the document -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("centre", ["xinjiang", "benxi", "xuancheng"])
+def test_each_centres_policy_is_chinese_text_in_an_embedded_font(
+    centre: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    if centre == "xuancheng":
+        _, number, _ = _xuancheng_issued(django_capture_on_commit_callbacks)
+    else:
+        waiting = xinjiang_waiting() if centre == "xinjiang" else benxi_like_waiting("benxi")
+        _issue(waiting, django_capture_on_commit_callbacks)
+        number = waiting.number
+    policy, plain, _ = _policy(centre, number)
+    text = _text(plain)
+    for words in ("电子保单", "投保人", "被保险人", "保险金额", "验真码", policy.order.guarantee_number):
+        assert words in text, words
+    assert policy.verification_code in text
+    assert policy.order.enterprise.name in text  # the bidder's name, as characters, not boxes
+    fonts = _fonts(plain)
+    assert fonts
+    # Nothing left to the reader's machine but the Latin fonts every PDF reader has.
+    assert all(embedded or name.lstrip("/") in BASE_14 for name, embedded in fonts), fonts
+    assert any(embedded and "WenQuanYi" in name for name, embedded in fonts), fonts
+    assert not any("STSong" in name for name, _ in fonts)
+    assert policy.plain_sha256 == hashlib.sha256(plain).hexdigest()
+    assert policy.plain.name.startswith(f"tenants/{centre}/policies/")
+
+
+def test_benxi_theme_lays_out_its_own_title() -> None:
+    from baohan.documents.policy import policy_layout
+
+    base, benxi = policy_layout("xuancheng"), policy_layout("benxi")
+    assert base.title == "投标保证金保险电子保单"
+    assert benxi.title.endswith("（本溪）")
+    assert benxi.rows == base.rows  # what the theme does not say, the base says
+
+
+# --- what the bidder gets, and when -------------------------------------------------------------------
+
+
+def test_xinjiang_hands_out_only_the_encrypted_policy_before_opening_then_the_plain_one(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    waiting = xinjiang_waiting()
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    policy, plain, sealed = _policy("xinjiang", waiting.number)
+    base = f"/api/v1/orders/{waiting.number}/documents"
+    centre = centre_api("xinjiang")
+
+    status, offers = waiting.bidder.get(base)
+    assert status == 200
+    assert [(o["kind"], o["available"]) for o in offers] == [("policy_encrypted", True), ("policy", False)]
+    assert offers[1]["available_from"] is not None
+    assert "开标后" in offers[1]["note"]
+    status, error = waiting.bidder.get(f"{base}/policy")
+    assert (status, error["code"]) == (403, "document_not_available")
+    status, error = centre.get(f"/api/v1/centre/guarantees/{guarantee}/policy")
+    assert (status, error["code"]) == (403, "document_not_available")
+
+    status, content = waiting.bidder.get(f"{base}/policy_encrypted")
+    assert status == 200
+    assert content == sealed
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(content))
+    with pikepdf.open(io.BytesIO(content), password=policy.sealed_password) as opened:
+        assert opened.is_encrypted
+        out = io.BytesIO()
+        opened.save(out)
+    assert _text(out.getvalue()) == _text(plain)
+
+    _opened("xinjiang", waiting.section)
+    status, offers = waiting.bidder.get(base)
+    assert [(o["kind"], o["available"]) for o in offers] == [("policy", True)]
+    status, error = waiting.bidder.get(f"{base}/policy_encrypted")
+    assert (status, error["code"]) == (404, "document_not_found")  # no longer offered
+    status, content = waiting.bidder.get(f"{base}/policy")
+    assert status == 200
+    assert hashlib.sha256(content).hexdigest() == policy.plain_sha256
+    status, content = centre.get(f"/api/v1/centre/guarantees/{guarantee}/policy")
+    assert status == 200
+    assert content == plain
+
+
+def test_xuancheng_hands_out_nothing_before_opening(django_capture_on_commit_callbacks: Any) -> None:
+    bidder, number, section = _xuancheng_issued(django_capture_on_commit_callbacks)
+    base = f"/api/v1/orders/{number}/documents"
+    status, offers = bidder.get(base)
+    assert [(o["kind"], o["available"], o["url"]) for o in offers] == [("policy", False, None)]
+    for kind in ("policy", "policy_encrypted"):
+        status, error = bidder.get(f"{base}/{kind}")
+        assert status in (403, 404)
+        assert error["code"] in ("document_not_available", "document_not_found")
+    _policy("xuancheng", number)  # made at issue all the same, and kept back
+    _opened("xuancheng", section)
+    status, offers = bidder.get(base)
+    assert [(o["kind"], o["available"]) for o in offers] == [("policy", True)]
+    status, content = bidder.get(f"{base}/policy")
+    assert status == 200
+    assert content.startswith(b"%PDF")
+
+
+def test_benxi_hands_out_the_plain_policy_once_issued(django_capture_on_commit_callbacks: Any) -> None:
+    waiting = benxi_like_waiting("benxi")
+    _issue(waiting, django_capture_on_commit_callbacks)
+    status, offers = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
+    assert [(o["kind"], o["available"]) for o in offers] == [("policy", True)]
+    status, content = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents/policy")
+    assert (status, content[:4]) == (200, b"%PDF")
+
+
+def test_before_issue_the_order_lists_the_policy_to_come() -> None:
+    waiting = xinjiang_waiting()
+    status, offers = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
+    assert (status, offers) == (
+        200,
+        [
+            {
+                "kind": "policy",
+                "label": "电子保单",
+                "available": False,
+                "available_from": None,
+                "note": "出函后可下载保单",
+                "url": None,
+            }
+        ],
+    )
+
+
+# --- verification -----------------------------------------------------------------------------------
+
+
+def test_verification_accepts_a_genuine_guarantee_and_refuses_a_wrong_code_or_an_altered_file(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    waiting = xinjiang_waiting()
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    policy, plain, sealed = _policy("xinjiang", waiting.number)
+    anyone = Api("xinjiang.localhost")
+
+    status, found = anyone.get("/api/v1/verify", number=guarantee, code=policy.verification_code.lower())
+    assert status == 200, found
+    assert (found["guarantee_number"], found["status"], found["status_label"]) == (guarantee, "valid", "有效")
+    assert found["issuer"] == "国任财产保险股份有限公司"
+    assert waiting.operator.enterprise.name not in str(found)  # nothing about the bidder
+    wrong = "A" * 8 if policy.verification_code != "A" * 8 else "B" * 8
+    status, error = anyone.get("/api/v1/verify", number=guarantee, code=wrong)
+    assert (status, error["code"]) == (404, "not_genuine")
+    status, error = anyone.get("/api/v1/verify", number=guarantee, code="")
+    assert (status, error["field"]) == (400, "code")
+
+    def upload(content: bytes) -> tuple[int, Any]:
+        file = io.BytesIO(content)
+        file.name = "policy.pdf"
+        response = anyone.client.post("/api/v1/verify/document", {"file": file})
+        return response.status_code, response.json()
+
+    assert upload(plain)[1]["guarantee_number"] == guarantee
+    assert upload(sealed)[1]["guarantee_number"] == guarantee
+    altered = bytearray(plain)
+    at = altered.index(b"/Title")
+    altered[at + 8] ^= 0x01  # one changed byte in the document's own title
+    status, error = upload(bytes(altered))
+    assert (status, error["code"]) == (404, "document_not_genuine")
+
+    # Another centre's host knows nothing of it.
+    status, error = Api("benxi.localhost").get("/api/v1/verify", number=guarantee, code=policy.verification_code)
+    assert (status, error["code"]) == (404, "not_genuine")
+    file = io.BytesIO(plain)
+    file.name = "policy.pdf"
+    response = Api("benxi.localhost").client.post("/api/v1/verify/document", {"file": file})
+    assert (response.status_code, response.json()["code"]) == (404, "document_not_genuine")
