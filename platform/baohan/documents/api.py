@@ -17,8 +17,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from baohan.documents import services
-from baohan.guarantees.api.bidder import ERRORS, BidderView, ErrorSerializer
+from baohan.guarantees.api.bidder import ERRORS, BidderView
 from baohan.guarantees.api.centre import CentreView
+from baohan.guarantees.api.errors import ErrorSerializer
 from baohan.guarantees.errors import InvalidInput, NotFound
 from baohan.guarantees.models import Order
 from tenants.selectors import pack_in_force
