@@ -190,7 +190,7 @@ class Verification:
     """What anyone may learn about a genuine guarantee: nothing about the bidder's money or people."""
 
     guarantee_number: str
-    status: str  # valid, surrendered, expired
+    status: str  # valid, claimed, surrendered, expired
     status_label: str
     centre: str
     issuer: str
@@ -203,7 +203,9 @@ class Verification:
 
 def _verification(*, order: Order, pack: RulePack) -> Verification:
     today = timezone.localdate()
-    if order.state == OrderState.SURRENDERED:
+    if order.claims.filter(state="paid").exists():
+        status, label = "claimed", "已索赔赔付"
+    elif order.state == OrderState.SURRENDERED:
         status, label = "surrendered", "已退保"
     elif order.valid_until is not None and order.valid_until < today:
         status, label = "expired", "已过期"

@@ -304,6 +304,7 @@ class OrderEvent(models.Model):
         PAYOUT = "payout", "退费"
         VOUCHER = "voucher", "支付凭证"
         DOCUMENT = "document", "保单"
+        CLAIM = "claim", "索赔"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     subject = models.CharField(max_length=12, choices=Subject.choices, default=Subject.ORDER)

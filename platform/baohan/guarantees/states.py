@@ -18,6 +18,7 @@ class ActorKind(StrEnum):
     CENTRE = "centre"
     STAFF = "staff"
     SYSTEM = "system"
+    TENDEREE = "tenderee"  # the insured party of a bid guarantee (files claims)
 
 
 @dataclass(frozen=True)

@@ -473,6 +473,17 @@ class Progress(Strict):
     )
 
 
+class Claims(Strict):
+    """Claims (索赔) against a guarantee, filed after bid opening by the tenderee or the trading
+    centre and decided by the issuer. Beyond the manuals: the peers' interfaces have it."""
+
+    enabled: bool = True
+    decide_within_days: int = Field(default=5, ge=1, le=60, description="Days the issuer has to accept or reject.")
+    pay_within_days: int = Field(default=10, ge=1, le=90, description="Days from acceptance to payment.")
+    evidence_max_mb: int = Field(default=10, ge=1, le=50, description="Largest supporting file.")
+    evidence_max_files: int = Field(default=5, ge=1, le=20)
+
+
 class Abandon(Strict):
     enabled: bool = False
     operator_check: bool = True
@@ -506,6 +517,7 @@ class RulePack(Strict):
     invoice: Invoice
     progress: Progress
     abandon: Abandon = Abandon()
+    claims: Claims = Claims()
     after_sales: list[AfterSalesCategory] = Field(default_factory=list)
 
     @property

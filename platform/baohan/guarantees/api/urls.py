@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from baohan.claims import api as claims
 from baohan.documents import api as documents
 from baohan.guarantees.api import bidder, centre, issuer
 from baohan.identity import api as identity
@@ -39,6 +40,7 @@ urlpatterns = [
     path("orders/<str:number>/checkout", payments.OrderCheckout.as_view()),
     path("payouts/", payments.BidderPayouts.as_view()),
     path("orders/<str:number>/documents", documents.OrderDocuments.as_view()),
+    path("orders/<str:number>/claims", claims.BidderClaims.as_view()),
     path("orders/<str:number>/documents/<str:kind>", documents.OrderDocumentFile.as_view()),
     path("refunds/", bidder.RefundList.as_view()),
     path("refunds/<str:number>/account", bidder.RefundAccountView.as_view()),
@@ -51,6 +53,7 @@ urlpatterns = [
     path("centre/sections/<str:code>/guarantees", centre.CentreSectionGuarantees.as_view()),
     path("centre/guarantees/<str:number>", centre.CentreVerify.as_view()),
     path("centre/guarantees/<str:number>/policy", documents.CentrePolicy.as_view()),
+    path("centre/guarantees/<str:number>/claims", claims.CentreClaims.as_view()),
     # issuer
     path("issuer/orders/", issuer.IssuerOrders.as_view()),
     path("issuer/orders/<str:number>", issuer.IssuerOrder.as_view()),
@@ -71,6 +74,8 @@ urlpatterns = [
     path("issuer/vouchers/", payments.IssuerVouchers.as_view()),
     path("issuer/vouchers/<int:voucher_id>/decision", payments.IssuerVoucherDecision.as_view()),
     path("issuer/payouts/", payments.IssuerPayouts.as_view()),
+    path("issuer/claims/", claims.IssuerClaims.as_view()),
+    path("issuer/claims/<str:number>", claims.IssuerClaimAction.as_view()),
     path("issuer/payouts/<str:number>/paid", payments.IssuerPayoutPaid.as_view()),
     # a bank's push and Stripe's webhook (signed requests, no credential)
     path("bank/statement-lines", payments.BankPush.as_view()),
@@ -78,4 +83,5 @@ urlpatterns = [
     # anyone: is this guarantee genuine?
     path("verify", documents.GuaranteeVerify.as_view()),
     path("verify/document", documents.DocumentVerify.as_view()),
+    path("claims", claims.TendereeClaims.as_view()),
 ]

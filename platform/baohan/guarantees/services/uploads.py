@@ -27,6 +27,11 @@ def _field_for(purpose: str) -> FormField:
     raise InvalidInput("invalid", f"没有需要上传文件的字段 {purpose or '（空）'}", field="purpose", label="用途")
 
 
+def content_kind(file: Any) -> str:
+    """JPEG, PNG or PDF, by the bytes; ``ValueError`` (in Chinese) for anything else."""
+    return _detect(file)
+
+
 def _detect(file: Any) -> str:
     """What the bytes are, whatever the name says: JPEG, PNG or PDF; else raise."""
     file.seek(0)
