@@ -276,3 +276,33 @@ def test_verification_accepts_a_genuine_guarantee_and_refuses_a_wrong_code_or_an
     file.name = "policy.pdf"
     response = Api("benxi.localhost").client.post("/api/v1/verify/document", {"file": file})
     assert (response.status_code, response.json()["code"]) == (404, "document_not_genuine")
+
+
+def test_the_verification_page_answers_in_chinese_on_the_centres_host(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    waiting = xinjiang_waiting()
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    policy, _, _ = _policy("xinjiang", waiting.number)
+    page = Api("xinjiang.localhost").client
+    # The QR code on the policy leads here with both filled in.
+    assert f"/verify?number={guarantee}&code={policy.verification_code}" in _text(
+        _policy("xinjiang", waiting.number)[1]
+    )
+    response = page.get("/verify", {"number": guarantee, "code": policy.verification_code})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "有效" in html
+    assert "国任财产保险股份有限公司" in html
+    assert waiting.operator.enterprise.name not in html
+    response = page.get("/verify", {"number": guarantee, "code": "WRONG123"})
+    assert response.status_code == 404
+    assert "验真码不正确" in response.content.decode()
+    response = page.get("/verify", {"number": guarantee, "code": ""})
+    assert 'id="verify-code-error"' in response.content.decode()
+    assert (
+        Api("benxi.localhost")
+        .client.get("/verify", {"number": guarantee, "code": policy.verification_code})
+        .status_code
+        == 404
+    )

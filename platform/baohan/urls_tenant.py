@@ -2,10 +2,12 @@
 
 from django.urls import include, path
 
+from baohan.documents.views import verify_page
 from baohan.portal import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("verify", verify_page, name="verify"),
     path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
     path("api/v1/", include("baohan.guarantees.api.urls")),
     path("", include("baohan.identity.urls")),
