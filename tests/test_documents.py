@@ -306,3 +306,41 @@ def test_the_verification_page_answers_in_chinese_on_the_centres_host(
         .status_code
         == 404
     )
+
+
+def test_an_electronic_invoice_is_stored_when_issued_and_downloadable_by_the_bidder(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    waiting = benxi_like_waiting("benxi")
+    _issue(waiting, django_capture_on_commit_callbacks)
+    _opened("benxi", waiting.section)
+    enterprise = waiting.operator.enterprise
+    status, invoice = waiting.bidder.post(
+        f"/api/v1/orders/{waiting.number}/invoice",
+        {"form": "electronic", "type": "vat_general", "title": enterprise.name, "taxpayer_id": enterprise.uscc},
+    )
+    assert status == 201, invoice
+    status, documents = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
+    assert [(d["kind"], d["available"]) for d in documents] == [("policy", True), ("invoice", False)]
+    path = f"/api/v1/issuer/invoices/{invoice['id']}"
+    waiting.issuer.post(path, {"action": "start"})
+
+    def issue(**extra: Any) -> tuple[int, Any]:
+        response = waiting.issuer.client.post(path, {"action": "issue", "invoice_number": "E-0001", **extra})
+        return response.status_code, response.json()
+
+    status, error = issue()
+    assert (status, error["field"]) == (400, "document")
+    fake = io.BytesIO(b"\x89PNG not an invoice")
+    fake.name = "invoice.pdf"
+    status, error = issue(document=fake)
+    assert (status, error["code"], error["field"]) == (400, "file_type", "document")
+    real = _policy("benxi", waiting.number)[1]  # any real PDF stands for the tax bureau's file
+    document = io.BytesIO(real)
+    document.name = "invoice.pdf"
+    status, issued = issue(document=document)
+    assert (status, issued["state"]) == (200, "issued")
+    status, documents = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
+    assert [(d["kind"], d["label"], d["available"]) for d in documents][-1] == ("invoice", "电子发票 E-0001", True)
+    status, content = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents/invoice")
+    assert (status, content) == (200, real)

@@ -174,6 +174,9 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
         {"action": "issue", "invoice_number": "No.1", "carrier": "顺丰", "tracking_number": "SF100"},
     )
     assert invoice["state_label"] == "已开票"
+    status, documents = bidder.get(f"/api/v1/orders/{number}/documents")
+    paper = next(d for d in documents if d["kind"] == "invoice")
+    assert (paper["label"], paper["available"], paper["note"]) == ("纸质发票", False, "纸质发票已寄出：顺丰 SF100")
     status, error = bidder.post(
         f"/api/v1/orders/{number}/invoice", {"form": "electronic", "type": "vat_general", "title_id": title["id"]}
     )

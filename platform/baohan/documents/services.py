@@ -21,11 +21,11 @@ from django.utils import timezone
 from baohan.documents.models import Policy
 from baohan.documents.policy import PolicyFacts, policy_layout, policy_render
 from baohan.guarantees.errors import Conflict, NotAllowed, NotFound
-from baohan.guarantees.models import Order
+from baohan.guarantees.models import Invoice, Order
 from baohan.guarantees.services.orders import REMARK_ALPHABET, order_event_record
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.states import Actor
-from baohan.rulepacks.models import OrderState, PolicyBeforeOpening, RulePack
+from baohan.rulepacks.models import InvoiceForm, OrderState, PolicyBeforeOpening, RulePack
 from tenants.db import connection as tenant_connection
 from tenants.selectors import pack_in_force
 from tenants.themes import current_theme
@@ -139,7 +139,28 @@ PLAIN, SEALED = "policy", "policy_encrypted"
 
 def order_documents(*, order: Order, pack: RulePack, now: datetime | None = None) -> list[DocumentOffer]:
     """The order's documents for its bidder: what is available now, and when the rest will be."""
-    now = now or timezone.now()
+    return _policy_offers(order=order, pack=pack, now=now or timezone.now()) + _invoice_offers(order=order)
+
+
+INVOICE = "invoice"
+
+
+def _invoice_offers(*, order: Order) -> list[DocumentOffer]:
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice is None:
+        return []
+    if invoice.form == InvoiceForm.PAPER.value:
+        if invoice.state == Invoice.State.ISSUED:
+            note = f"纸质发票已寄出：{invoice.carrier} {invoice.tracking_number}".strip()
+        else:
+            note = f"纸质发票{invoice.get_state_display()}，开具后将寄往 {invoice.recipient_address}"
+        return [DocumentOffer(INVOICE, "纸质发票", False, None, note)]
+    if invoice.state == Invoice.State.ISSUED and invoice.document:
+        return [DocumentOffer(INVOICE, f"电子发票 {invoice.invoice_number}", True, None, "")]
+    return [DocumentOffer(INVOICE, "电子发票", False, None, f"电子发票{invoice.get_state_display()}，开具后可下载")]
+
+
+def _policy_offers(*, order: Order, pack: RulePack, now: datetime) -> list[DocumentOffer]:
     if order.state not in POLICY_STATES:
         return [DocumentOffer(PLAIN, "电子保单", False, None, "出函后可下载保单")]
     policy = Policy.objects.filter(order=order).first()
@@ -163,6 +184,9 @@ def policy_file_for_bidder(*, order: Order, pack: RulePack, kind: str) -> tuple[
         raise NotFound("document_not_found", "没有该文件")
     if not offer.available:
         raise NotAllowed("document_not_available", offer.note or "该文件暂不可下载")
+    if kind == INVOICE:
+        with order.invoice.document.open("rb") as handle:
+            return handle.read(), f"{order.invoice.invoice_number or order.number}-invoice.pdf"
     policy = order.policy
     stored = policy.sealed if kind == SEALED else policy.plain
     with stored.open("rb") as handle:

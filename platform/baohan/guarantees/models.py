@@ -403,6 +403,11 @@ class InvoiceAddress(models.Model):
         return f"{self.recipient} {self.address}"
 
 
+def invoice_key(instance: Invoice, filename: str) -> str:
+    """Under the centre's own prefix; names cannot be guessed."""
+    return f"tenants/{connection.schema_name}/invoices/{uuid.uuid4().hex}.pdf"
+
+
 class Invoice(models.Model):
     class State(models.TextChoices):
         REQUESTED = "requested", "已申请"
@@ -425,6 +430,9 @@ class Invoice(models.Model):
     recipient_phone = models.CharField(max_length=11, blank=True)
     recipient_address = models.CharField(max_length=300, blank=True)
     invoice_number = models.CharField("发票号码", max_length=40, blank=True)
+    # The electronic invoice itself (PDF), stored when it is issued.
+    document = models.FileField(upload_to=invoice_key, max_length=300, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
     carrier = models.CharField("快递公司", max_length=60, blank=True)
     tracking_number = models.CharField("快递单号", max_length=60, blank=True)
     rule_pack_version = models.PositiveIntegerField()

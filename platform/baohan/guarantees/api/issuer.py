@@ -7,6 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,7 @@ from baohan.guarantees.api.auth import CredentialAuthentication, IsIssuer, princ
 from baohan.guarantees.api.bidder import ERRORS
 from baohan.guarantees.api.centre import datetime_in_range
 from baohan.guarantees.api.common import order_response, pack_context, paged_response
+from baohan.guarantees.api.parsers import StrictJSONParser
 from baohan.guarantees.api.serializers import (
     AfterSalesSerializer,
     InvoiceSerializer,
@@ -214,6 +216,7 @@ class InvoiceAdvanceInput(serializers.Serializer[Any]):
     invoice_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     carrier = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     tracking_number = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    document = serializers.FileField(required=False, help_text="The electronic invoice (PDF), when issuing one.")
 
 
 class IssuerInvoices(IssuerView):
@@ -224,6 +227,9 @@ class IssuerInvoices(IssuerView):
 
 
 class IssuerInvoiceAdvance(IssuerView):
+    # JSON, or multipart with the electronic invoice's PDF as ``document`` when issuing one.
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
+
     @extend_schema(request=InvoiceAdvanceInput, responses={200: InvoiceSerializer, **ERRORS})
     def post(self, request: Request, invoice_id: int) -> Response:
         data = InvoiceAdvanceInput(data=request.data)
@@ -236,6 +242,7 @@ class IssuerInvoiceAdvance(IssuerView):
             invoice_number=v["invoice_number"],
             carrier=v["carrier"],
             tracking_number=v["tracking_number"],
+            document=request.FILES.get("document"),
         )
         return Response(InvoiceSerializer(invoice).data)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -178,6 +180,21 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
     return invoice
 
 
+MAX_INVOICE_BYTES = 5 * 1024 * 1024
+
+
+def _invoice_pdf(document: Any) -> bytes:
+    label = "电子发票"
+    if document is None:
+        raise InvalidInput("required", "电子发票请上传发票 PDF 文件", field="document", label=label)
+    if document.size is None or document.size > MAX_INVOICE_BYTES:
+        raise InvalidInput("file_too_large", "电子发票文件不能超过5M", field="document", label=label)
+    content = bytes(document.read())
+    if not content.startswith(b"%PDF-"):
+        raise InvalidInput("file_type", "电子发票须为 PDF 文件", field="document", label=label)
+    return content
+
+
 def _invoice_move(*, invoice: Invoice, name: str, actor: Actor, data: Mapping[str, Any] | None = None) -> None:
     subject_move(
         row=invoice,
@@ -191,8 +208,16 @@ def _invoice_move(*, invoice: Invoice, name: str, actor: Actor, data: Mapping[st
 
 
 def invoice_advance(
-    *, invoice_id: int, actor: Actor, name: str, invoice_number: str = "", carrier: str = "", tracking_number: str = ""
+    *,
+    invoice_id: int,
+    actor: Actor,
+    name: str,
+    invoice_number: str = "",
+    carrier: str = "",
+    tracking_number: str = "",
+    document: Any = None,
 ) -> Invoice:
+    """Move an invoice on; issuing an electronic one stores its PDF (checked by content)."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("order").filter(pk=invoice_id).first()
         if invoice is None or (actor.kind == ActorKind.ISSUER and invoice.order.issuer_code != actor.id):
@@ -203,6 +228,10 @@ def invoice_advance(
                 raise InvalidInput("required", "请填写发票号码", field="invoice_number")
             if invoice.form == InvoiceForm.PAPER.value and not tracking_number.strip():
                 raise InvalidInput("required", "纸质发票请填写快递单号", field="tracking_number")
+            if invoice.form == InvoiceForm.ELECTRONIC.value:
+                content = _invoice_pdf(document)
+                invoice.document_sha256 = hashlib.sha256(content).hexdigest()
+                invoice.document.save("invoice.pdf", ContentFile(content), save=False)
             invoice.invoice_number, invoice.carrier, invoice.tracking_number = (
                 invoice_number.strip(),
                 carrier.strip(),
