@@ -69,6 +69,7 @@ def test_a_claim_is_filed_after_opening_decided_and_paid_once(django_capture_on_
     assert status == 201, claim
     assert (claim["state"], claim["claimant_kind"], claim["amount"]) == ("filed", "centre", "5000.00")
     assert claim["decide_by"] == str(timezone.localdate() + timedelta(days=5))  # the pack's default limit
+    assert claim["overdue"] is False
     assert [e["name"] for e in claim["evidence"]] == ["合同.pdf", "照片.png"]
     status, error = _claim(centre, path, amount="100.00")
     assert (status, error["code"]) == (409, "claim_in_progress")
@@ -133,3 +134,16 @@ def test_the_tenderee_files_with_the_policy_it_holds(django_capture_on_commit_ca
     assert page["results"] == []
     status, error = issuer_api("benxi", "zijin").post(f"/api/v1/issuer/claims/{claim['number']}", {"action": "accept"})
     assert (status, error["code"]) == (404, "claim_not_found")
+
+
+def test_a_claim_past_its_limit_is_overdue() -> None:
+    from baohan.claims.models import Claim
+    from baohan.claims.services import claim_overdue
+
+    today = timezone.localdate()
+    filed = Claim(state="filed", decide_by=today - timedelta(days=1))
+    assert claim_overdue(filed, today=today) is True
+    assert claim_overdue(Claim(state="filed", decide_by=today), today=today) is False
+    accepted = Claim(state="accepted", decide_by=today - timedelta(days=9), pay_by=today - timedelta(days=1))
+    assert claim_overdue(accepted, today=today) is True
+    assert claim_overdue(Claim(state="paid", decide_by=today - timedelta(days=30)), today=today) is False

@@ -16,7 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from baohan.claims.models import Claim
-from baohan.claims.services import claim_file, claim_list, claim_move
+from baohan.claims.services import claim_file, claim_list, claim_move, claim_overdue
 from baohan.documents.models import Policy
 from baohan.guarantees.api.auth import principal_of
 from baohan.guarantees.api.bidder import ERRORS, BidderView
@@ -35,6 +35,7 @@ class ClaimSerializer(serializers.ModelSerializer[Claim]):
     state_label = serializers.CharField(source="get_state_display")
     claimant_kind_label = serializers.CharField(source="get_claimant_kind_display")
     evidence = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
 
     class Meta:
         model = Claim
@@ -56,7 +57,12 @@ class ClaimSerializer(serializers.ModelSerializer[Claim]):
             "decided_at",
             "paid_at",
             "evidence",
+            "overdue",
         ]
+
+    def get_overdue(self, claim: Claim) -> bool:
+        """Past the pack's limit for the step it waits on (acceptance, then payment)."""
+        return claim_overdue(claim)
 
     def get_evidence(self, claim: Claim) -> list[dict[str, Any]]:
         return [{"name": e.original_name, "size": e.size, "sha256": e.sha256} for e in claim.evidence.all()]

@@ -22,6 +22,7 @@ from baohan.documents.models import Policy
 from baohan.documents.policy import PolicyFacts, policy_layout, policy_render
 from baohan.guarantees.errors import Conflict, NotAllowed, NotFound
 from baohan.guarantees.models import Invoice, Order
+from baohan.guarantees.selectors import GUARANTEE_STATUS_LABELS, guarantee_status
 from baohan.guarantees.services.orders import REMARK_ALPHABET, order_event_record
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.states import Actor
@@ -214,7 +215,7 @@ class Verification:
     """What anyone may learn about a genuine guarantee: nothing about the bidder's money or people."""
 
     guarantee_number: str
-    status: str  # valid, claimed, surrendered, expired
+    status: str  # valid, claimed, surrendered, expired (see guarantee_status)
     status_label: str
     centre: str
     issuer: str
@@ -226,15 +227,8 @@ class Verification:
 
 
 def _verification(*, order: Order, pack: RulePack) -> Verification:
-    today = timezone.localdate()
-    if order.claims.filter(state="paid").exists():
-        status, label = "claimed", "已索赔赔付"
-    elif order.state == OrderState.SURRENDERED:
-        status, label = "surrendered", "已退保"
-    elif order.valid_until is not None and order.valid_until < today:
-        status, label = "expired", "已过期"
-    else:
-        status, label = "valid", "有效"
+    status = guarantee_status(order)
+    label = GUARANTEE_STATUS_LABELS[status]
     issuer = next((i for i in pack.issuers if i.code == order.issuer_code), None)
     return Verification(
         guarantee_number=str(order.guarantee_number),

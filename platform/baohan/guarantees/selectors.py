@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
@@ -62,8 +63,32 @@ def order_list_for_section(*, section: Section) -> QuerySet[Order]:
     return (
         Order.objects.filter(section=section, guarantee_number__isnull=False)
         .select_related(*ORDER_RELATED)
+        .prefetch_related("claims")
         .order_by("issued_at", "id")
     )
+
+
+GUARANTEE_STATUS_LABELS = {
+    "valid": "有效",
+    "claimed": "已索赔赔付",
+    "surrendered": "已退保",
+    "expired": "已过期",
+    "void": "无效",
+}
+
+
+def guarantee_status(order: Order) -> str:
+    """valid / claimed / surrendered / expired / void: what a checker at bid opening, or anyone
+    verifying the guarantee, needs to know."""
+    if order.state == OrderState.SURRENDERED:
+        return "surrendered"
+    if order.state != OrderState.ISSUED:
+        return "void"
+    if any(claim.state == "paid" for claim in order.claims.all()):
+        return "claimed"
+    if order.valid_until is not None and order.valid_until < timezone.localdate():
+        return "expired"
+    return "valid"
 
 
 def state_label(*, pack: RulePack, state: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -18,9 +17,8 @@ from baohan.guarantees.api.common import pack_context
 from baohan.guarantees.api.serializers import SectionSerializer
 from baohan.guarantees.errors import NotFound
 from baohan.guarantees.models import Order
-from baohan.guarantees.selectors import order_list_for_section, state_label
+from baohan.guarantees.selectors import guarantee_status, order_list_for_section, state_label
 from baohan.guarantees.services.sections import section_event_apply, section_upsert
-from baohan.rulepacks.models import OrderState
 from baohan.sections.models import Section, SectionEvent
 
 
@@ -121,17 +119,6 @@ class CentreSectionEvents(CentreView):
             },
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
-
-
-def guarantee_status(order: Order) -> str:
-    """valid / surrendered / expired / void, as a checker at bid opening needs it."""
-    if order.state == OrderState.SURRENDERED:
-        return "surrendered"
-    if order.state != OrderState.ISSUED:
-        return "void"
-    if order.valid_until is not None and order.valid_until < timezone.localdate():
-        return "expired"
-    return "valid"
 
 
 def guarantee_row(order: Order, pack: Any) -> dict[str, Any]:
