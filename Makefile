@@ -25,7 +25,8 @@ $(FONT):
 	@mkdir -p .data/fonts
 	@if [ -f $(SYSTEM_FONT) ]; then cp $(SYSTEM_FONT) $@; else \
 		rm -rf .data/fonts/deb && mkdir -p .data/fonts/deb && \
-		(cd .data/fonts/deb && apt-get download -q fonts-wqy-zenhei) && \
+		(cd .data/fonts/deb && (apt-get download -q fonts-wqy-zenhei || \
+			(apt-get update -qq && apt-get download -q fonts-wqy-zenhei))) && \
 		dpkg-deb -x .data/fonts/deb/fonts-wqy-zenhei_*.deb .data/fonts/deb/root && \
 		cp .data/fonts/deb/root$(SYSTEM_FONT) $@ && rm -rf .data/fonts/deb; fi
 
