@@ -77,6 +77,11 @@ def test_a_claim_is_filed_after_opening_decided_and_paid_once(django_capture_on_
     guoren = issuer_api("xinjiang", "guoren")
     status, page = guoren.get("/api/v1/issuer/claims/", state="filed")
     assert [c["number"] for c in page["results"]] == [claim["number"]]
+    first = claim["evidence"][0]
+    status, content = guoren.get(f"/api/v1/issuer/claims/{claim['number']}/evidence/{first['id']}")
+    assert (status, content) == (200, b"%PDF-1.4\n%%EOF\n")
+    status, error = issuer_api("benxi", "zijin").get(f"/api/v1/issuer/claims/{claim['number']}/evidence/{first['id']}")
+    assert (status, error["code"]) == (404, "evidence_not_found")
     action = f"/api/v1/issuer/claims/{claim['number']}"
     status, error = guoren.post(action, {"action": "reject"})
     assert (status, error["field"]) == (400, "reason")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from baohan.claims.models import Claim
+from baohan.claims.models import Claim, ClaimEvidence
 from baohan.claims.services import claim_file, claim_list, claim_move, claim_overdue
 from baohan.documents.models import Policy
 from baohan.guarantees.api.auth import principal_of
@@ -65,7 +66,10 @@ class ClaimSerializer(serializers.ModelSerializer[Claim]):
         return claim_overdue(claim)
 
     def get_evidence(self, claim: Claim) -> list[dict[str, Any]]:
-        return [{"name": e.original_name, "size": e.size, "sha256": e.sha256} for e in claim.evidence.all()]
+        return [
+            {"id": e.pk, "name": e.original_name, "content_type": e.content_type, "size": e.size, "sha256": e.sha256}
+            for e in claim.evidence.all()
+        ]
 
 
 class ClaimInput(serializers.Serializer[Any]):
@@ -184,3 +188,25 @@ class IssuerClaimAction(IssuerView):
             reference=data.validated_data["reference"],
         )
         return Response(ClaimSerializer(claim).data)
+
+
+class IssuerClaimEvidence(IssuerView):
+    """A supporting file of a claim on one of this issuer's guarantees."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, **ERRORS})
+    def get(self, request: Request, number: str, evidence_id: int) -> HttpResponse:
+        item = (
+            ClaimEvidence.objects.select_related("claim__order")
+            .filter(pk=evidence_id, claim__number=number, claim__order__issuer_code=self.issuer_code)
+            .first()
+        )
+        if item is None:
+            raise NotFound("evidence_not_found", "证明材料不存在")
+        with item.file.open("rb") as handle:
+            response = HttpResponse(handle.read(), content_type=item.content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="evidence-{item.pk}.{item.file.name.rsplit(".", 1)[-1]}"'
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -76,6 +76,7 @@ urlpatterns = [
     path("issuer/payouts/", payments.IssuerPayouts.as_view()),
     path("issuer/claims/", claims.IssuerClaims.as_view()),
     path("issuer/claims/<str:number>", claims.IssuerClaimAction.as_view()),
+    path("issuer/claims/<str:number>/evidence/<int:evidence_id>", claims.IssuerClaimEvidence.as_view()),
     path("issuer/payouts/<str:number>/paid", payments.IssuerPayoutPaid.as_view()),
     # a bank's push and Stripe's webhook (signed requests, no credential)
     path("bank/statement-lines", payments.BankPush.as_view()),
