@@ -204,9 +204,8 @@ class IssuerClaimEvidence(IssuerView):
             raise NotFound("evidence_not_found", "证明材料不存在")
         with item.file.open("rb") as handle:
             response = HttpResponse(handle.read(), content_type=item.content_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="evidence-{item.pk}.{item.file.name.rsplit(".", 1)[-1]}"'
-        )
+        suffix = str(item.file.name).rsplit(".", 1)[-1]
+        response["Content-Disposition"] = f'attachment; filename="evidence-{item.pk}.{suffix}"'
         response["Cache-Control"] = "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response
