@@ -4,7 +4,6 @@ bidder on the order."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.http import HttpResponse
@@ -18,7 +17,8 @@ from rest_framework.views import APIView
 
 from baohan.claims.models import Claim, ClaimEvidence
 from baohan.claims.services import claim_file, claim_list, claim_move, claim_overdue
-from baohan.documents.models import Policy
+from baohan.documents.api import file_response
+from baohan.documents.services import policy_by_code
 from baohan.guarantees.api.auth import principal_of
 from baohan.guarantees.api.bidder import ERRORS, BidderView
 from baohan.guarantees.api.centre import CentreView
@@ -140,12 +140,7 @@ class TendereeClaims(APIView):
         data = TendereeClaimInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        policy = (
-            Policy.objects.select_related("order__section").filter(order__guarantee_number=values["number"]).first()
-        )
-        given = str(values["code"]).strip().upper().encode()
-        if policy is None or not secrets.compare_digest(policy.verification_code.encode(), given):
-            raise NotFound("not_genuine", "保单号或验真码不正确，无法验证该保函")
+        policy = policy_by_code(number=str(values["number"]), code=str(values["code"]))
         actor = Actor(ActorKind.TENDEREE, "", str(values["claimant_name"])[:100])
         return _file(request, values, policy.order, actor)
 
@@ -203,9 +198,6 @@ class IssuerClaimEvidence(IssuerView):
         if item is None:
             raise NotFound("evidence_not_found", "证明材料不存在")
         with item.file.open("rb") as handle:
-            response = HttpResponse(handle.read(), content_type=item.content_type)
+            content = handle.read()
         suffix = str(item.file.name).rsplit(".", 1)[-1]
-        response["Content-Disposition"] = f'attachment; filename="evidence-{item.pk}.{suffix}"'
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return file_response(content, f"evidence-{item.pk}.{suffix}", content_type=item.content_type)

@@ -39,8 +39,9 @@ VerificationSerializer = inline_serializer(
 )
 
 
-def pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
+def file_response(content: bytes, filename: str, *, content_type: str = "application/pdf") -> HttpResponse:
+    """A private download: never cached, never sniffed."""
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -70,7 +71,7 @@ class OrderDocumentFile(BidderView):
         order = self.order(number)
         pack, _ = pack_in_force()
         content, filename = services.policy_file_for_bidder(order=order, pack=pack, kind=kind)
-        return pdf_response(content, filename)
+        return file_response(content, filename)
 
 
 class CentrePolicy(CentreView):
@@ -80,7 +81,7 @@ class CentrePolicy(CentreView):
         if order is None:
             raise NotFound("guarantee_not_found", "保函编号不存在")
         content, filename = services.policy_file_for_centre(order=order)
-        return pdf_response(content, filename)
+        return file_response(content, filename)
 
 
 class VerifyView(APIView):

@@ -247,8 +247,9 @@ def _verification(*, order: Order, pack: RulePack) -> Verification:
 NOT_GENUINE = ("not_genuine", "保单号或验真码不正确，无法验证该保函")
 
 
-def guarantee_verify(*, number: str, code: str) -> Verification:
-    """The guarantee ``number`` is genuine when ``code`` is its verification code."""
+def policy_by_code(*, number: str, code: str) -> Policy:
+    """The policy of guarantee ``number`` when ``code`` is its verification code (what the
+    tenderee holds); ``NotFound`` otherwise, the same answer whichever was wrong."""
     policy = (
         Policy.objects.select_related("order__section").filter(order__guarantee_number=number.strip()).first()
         if number.strip()
@@ -257,8 +258,13 @@ def guarantee_verify(*, number: str, code: str) -> Verification:
     given = code.strip().upper().encode()
     if policy is None or not secrets.compare_digest(policy.verification_code.encode(), given):
         raise NotFound(*NOT_GENUINE)
+    return policy
+
+
+def guarantee_verify(*, number: str, code: str) -> Verification:
+    """The guarantee ``number`` is genuine when ``code`` is its verification code."""
     pack, _ = pack_in_force()
-    return _verification(order=policy.order, pack=pack)
+    return _verification(order=policy_by_code(number=number, code=code).order, pack=pack)
 
 
 def document_verify(*, content: bytes) -> Verification:
