@@ -152,3 +152,44 @@ def test_a_claim_past_its_limit_is_overdue() -> None:
     accepted = Claim(state="accepted", decide_by=today - timedelta(days=9), pay_by=today - timedelta(days=1))
     assert claim_overdue(accepted, today=today) is True
     assert claim_overdue(Claim(state="paid", decide_by=today - timedelta(days=30)), today=today) is False
+
+
+def test_claims_never_add_up_past_the_insured_sum_nor_take_other_images(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from PIL import Image
+
+    waiting = xinjiang_waiting()
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    _opened("xinjiang", waiting.section)
+    centre = centre_api("xinjiang")
+    path = f"/api/v1/centre/guarantees/{guarantee}/claims"
+    insured = waiting.order().insured_amount
+    gif = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(gif, format="GIF")
+    status, error = _claim(centre, path, amount="100.00", files=[_file("photo.png", gif.getvalue())])
+    assert (status, error["code"], error["field"]) == (400, "file_type", "files")
+
+    status, first = _claim(centre, path, amount=str(insured - 100))
+    assert status == 201, first
+    guoren = issuer_api("xinjiang", "guoren")
+    guoren.post(f"/api/v1/issuer/claims/{first['number']}", {"action": "accept"})
+    guoren.post(f"/api/v1/issuer/claims/{first['number']}", {"action": "pay", "reference": "PAY-9"})
+    status, error = _claim(centre, path, amount="100.01")
+    assert (status, error["code"], error["field"]) == (400, "amount_over_insured", "amount")
+    assert "尚可索赔 100.00" in error["message"]
+    status, second = _claim(centre, path, amount="100.00")
+    assert status == 201, second
+
+
+def test_an_expired_guarantee_takes_no_claim(django_capture_on_commit_callbacks: Any) -> None:
+    waiting = xinjiang_waiting()
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    _opened("xinjiang", waiting.section)
+    with tenant_context(tenant("xinjiang")):
+        from baohan.guarantees.models import Order
+
+        Order.objects.filter(number=waiting.number).update(valid_until=timezone.localdate() - timedelta(days=1))
+    connection.set_schema_to_public()
+    status, error = _claim(centre_api("xinjiang"), f"/api/v1/centre/guarantees/{guarantee}/claims", amount="1.00")
+    assert (status, error["code"]) == (409, "guarantee_expired")

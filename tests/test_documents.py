@@ -262,7 +262,10 @@ def test_verification_accepts_a_genuine_guarantee_and_refuses_a_wrong_code_or_an
         return response.status_code, response.json()
 
     assert upload(plain)[1]["guarantee_number"] == guarantee
-    assert upload(sealed)[1]["guarantee_number"] == guarantee
+    # Before opening, the sealed copy vouches for itself and tells nothing it hides.
+    status, found = upload(sealed)
+    assert (status, found["guarantee_number"], found["status"]) == (200, guarantee, "valid")
+    assert (found["issuer"], found["section"], found["insured_amount"]) == ("", "", "")
     altered = bytearray(plain)
     at = altered.index(b"/Title")
     altered[at + 8] ^= 0x01  # one changed byte in the document's own title
@@ -344,3 +347,19 @@ def test_an_electronic_invoice_is_stored_when_issued_and_downloadable_by_the_bid
     assert [(d["kind"], d["label"], d["available"]) for d in documents][-1] == ("invoice", "电子发票 E-0001", True)
     status, content = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents/invoice")
     assert (status, content) == (200, real)
+
+
+def test_verification_is_throttled_per_client_and_centre(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"verify": "2/min"})
+    here, there = Api("xinjiang.localhost"), Api("benxi.localhost")
+    answers = [here.get("/api/v1/verify", number="BH-NONE", code="ABCDEFGH")[0] for _ in range(3)]
+    assert answers == [404, 404, 429]
+    status, error = here.get("/api/v1/verify", number="BH-NONE", code="ABCDEFGH")
+    assert (status, error["code"]) == (429, "throttled")
+    # Someone claiming another address in X-Forwarded-For is the same client.
+    spoofed = here.client.get("/api/v1/verify", {"number": "BH-NONE", "code": "X"}, HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert spoofed.status_code == 429
+    # The count is kept per centre.
+    assert there.get("/api/v1/verify", number="BH-NONE", code="ABCDEFGH")[0] == 404

@@ -48,6 +48,7 @@ class ClaimSerializer(serializers.ModelSerializer[Claim]):
             "claimant_kind",
             "claimant_kind_label",
             "claimant_name",
+            "claimant_contact",
             "reason",
             "amount",
             "decide_by",

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from baohan.claims.models import Claim, ClaimEvidence
@@ -67,6 +68,10 @@ def _evidence_checked(files: Sequence[Any], *, max_mb: int, max_files: int) -> l
             raise InvalidInput(
                 "file_type", f"证明材料 {file.name}：{exc}，只能上传 pdf/jpg/png", field="files", label="证明材料"
             ) from exc
+        if kind not in CONTENT_TYPES:  # an image of another format (GIF, BMP…)
+            raise InvalidInput(
+                "file_type", f"证明材料 {file.name}：只能上传 pdf/jpg/png 格式文件", field="files", label="证明材料"
+            )
         checked.append((file, kind))
     return checked
 
@@ -105,6 +110,19 @@ def claim_file(
             raise Conflict("guarantee_not_in_force", "该保函不在有效状态，不能索赔")
         if not section_bid_opened(locked.section, now=now):
             raise Conflict("claim_before_opening", "开标后方可索赔")
+        if locked.valid_until is not None and locked.valid_until < timezone.localdate(now):
+            raise Conflict("guarantee_expired", "该保函已过保险期间，不能索赔")
+        claimed = Claim.objects.filter(order=locked).exclude(state=Claim.State.REJECTED).aggregate(total=Sum("amount"))[
+            "total"
+        ] or Decimal("0")
+        if claimed + money > locked.insured_amount:
+            left = max(locked.insured_amount - claimed, Decimal("0"))
+            raise InvalidInput(
+                "amount_over_insured",
+                f"索赔金额合计不能超过保险金额 {locked.insured_amount}（尚可索赔 {left}）",
+                field="amount",
+                label="索赔金额",
+            )
         claim = Claim(
             number="",
             order=locked,

@@ -83,34 +83,43 @@ def policy_seal(*, pdf: bytes, password: str) -> bytes:
 
 
 def policy_generate(*, order_id: int, actor: Actor | None = None) -> Policy:
-    """The order's policy: made once, after issue. Safe to call twice."""
+    """The order's policy: made once, after issue. Safe to call twice. The PDF is rendered
+    before the order is locked (rendering takes tens of milliseconds)."""
     actor = actor or Actor.system("出具保单")
     pack, version = pack_in_force()
+    order = Order.objects.select_related("section", "enterprise").filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("order_not_found", "订单不存在")
+    existing = Policy.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    if order.state not in POLICY_STATES or not order.guarantee_number:
+        raise Conflict("order_not_issued", "订单尚未出函，不能生成保单")
+    code = verification_code_make()
+    theme = current_theme()
+    pdf = policy_render(facts=policy_facts(order=order, pack=pack, code=code), layout=policy_layout(theme))
+    sealed, password = b"", ""
+    if pack.policy.before_opening == PolicyBeforeOpening.ENCRYPTED:
+        password = secrets.token_urlsafe(24)
+        sealed = policy_seal(pdf=pdf, password=password)
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("section", "enterprise").filter(pk=order_id).first()
-        if order is None:
-            raise NotFound("order_not_found", "订单不存在")
-        existing = Policy.objects.filter(order=order).first()
-        if existing is not None:
+        locked = Order.objects.select_for_update().get(pk=order_id)
+        existing = Policy.objects.filter(order=locked).first()
+        if existing is not None:  # made meanwhile by a run beside this one
             return existing
-        if order.state not in POLICY_STATES or not order.guarantee_number:
-            raise Conflict("order_not_issued", "订单尚未出函，不能生成保单")
-        code = verification_code_make()
-        theme = current_theme()
-        pdf = policy_render(facts=policy_facts(order=order, pack=pack, code=code), layout=policy_layout(theme))
+        if locked.guarantee_number != order.guarantee_number:
+            raise Conflict("order_changed", "订单在生成保单时发生变化，请重试")
         policy = Policy(
-            order=order, verification_code=code, plain_sha256=hashlib.sha256(pdf).hexdigest(), layout_theme=theme
+            order=locked, verification_code=code, plain_sha256=hashlib.sha256(pdf).hexdigest(), layout_theme=theme
         )
         policy.plain.save(f"{order.guarantee_number}.pdf", ContentFile(pdf), save=False)
-        if pack.policy.before_opening == PolicyBeforeOpening.ENCRYPTED:
-            password = secrets.token_urlsafe(24)
-            sealed = policy_seal(pdf=pdf, password=password)
+        if sealed:
             policy.sealed.save(f"{order.guarantee_number}-encrypted.pdf", ContentFile(sealed), save=False)
             policy.sealed_sha256 = hashlib.sha256(sealed).hexdigest()
             policy.sealed_password = password
         policy.save()
         order_event_record(
-            order=order,
+            order=locked,
             subject="document",
             subject_id=policy.pk,
             transition="policy_generated",
@@ -268,7 +277,8 @@ def guarantee_verify(*, number: str, code: str) -> Verification:
 
 
 def document_verify(*, content: bytes) -> Verification:
-    """A policy file is genuine when it is, byte for byte, one this centre issued."""
+    """A policy file is genuine when it is, byte for byte, one this centre issued. The sealed
+    copy, before bid opening, vouches only for itself: what it hides stays hidden."""
     digest = hashlib.sha256(content).hexdigest()
     policy = (
         Policy.objects.select_related("order__section")
@@ -278,4 +288,18 @@ def document_verify(*, content: bytes) -> Verification:
     if policy is None:
         raise NotFound("document_not_genuine", "该文件不是本中心出具的保单，或已被修改")
     pack, _ = pack_in_force()
-    return _verification(order=policy.order, pack=pack)
+    found = _verification(order=policy.order, pack=pack)
+    if digest == policy.sealed_sha256 and not section_bid_opened(policy.order.section):
+        return Verification(
+            guarantee_number=found.guarantee_number,
+            status=found.status,
+            status_label=f"{found.status_label}（加密保单，开标后可查看详情）",
+            centre=found.centre,
+            issuer="",
+            section_code="",
+            section="",
+            insured_amount="",
+            valid_from="",
+            valid_until="",
+        )
+    return found

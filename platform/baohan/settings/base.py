@@ -243,6 +243,9 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     # Per client and centre (the cache key carries the tenant): public verification.
     "DEFAULT_THROTTLE_RATES": {"verify": os.environ.get("BAOHAN_VERIFY_RATE", "30/min")},
+    # Clients are told apart by their address; X-Forwarded-For counts only behind this many
+    # proxies of our own (else anyone could pick a new address per request).
+    "NUM_PROXIES": int(os.environ.get("BAOHAN_TRUSTED_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baohan API",

@@ -13,6 +13,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Room on every page for the next version of its rows: a step of the workflow then
+        # rewrites no index (see the model's docstring). First: adding ``live`` rewrites the
+        # table, which then keeps the room.
+        migrations.RunSQL(
+            "ALTER TABLE guarantees_order SET (fillfactor = 70)", "ALTER TABLE guarantees_order RESET (fillfactor)"
+        ),
         migrations.RemoveConstraint(
             model_name='order',
             name='order_one_live_per_section_and_kind',
@@ -60,10 +66,5 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='order',
             constraint=models.UniqueConstraint(fields=('enterprise', 'section', 'deposit_kind', 'live'), name='order_one_live_per_section_and_kind'),
-        ),
-        # Room on every page for the next version of its rows: a step of the workflow then
-        # rewrites no index (see the model's docstring).
-        migrations.RunSQL(
-            "ALTER TABLE guarantees_order SET (fillfactor = 70)", "ALTER TABLE guarantees_order RESET (fillfactor)"
         ),
     ]

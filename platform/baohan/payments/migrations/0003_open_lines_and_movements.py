@@ -11,6 +11,9 @@ from django.db.models.lookups import Exact
 LEGS_TO_MOVEMENTS = """
 WITH m AS (
     SELECT movement, min(id) AS keep,
+           CASE WHEN bool_or(kind = 'surrender') THEN 'surrender'
+                WHEN bool_or(kind = 'refund_paid') THEN 'refund_paid'
+                ELSE 'payment_received' END AS kind,
            coalesce(sum(amount) FILTER (WHERE account = 'cash'), 0) AS cash,
            coalesce(sum(amount) FILTER (WHERE account = 'premium'), 0) AS premium,
            coalesce(sum(amount) FILTER (WHERE account = 'fee'), 0) AS fee,
@@ -19,7 +22,7 @@ WITH m AS (
 )
 UPDATE payments_ledgerentry l
    SET cash = m.cash, premium = m.premium, fee = m.fee, refunds_due = m.refunds_due,
-       kind = CASE l.kind WHEN 'premium_received' THEN 'payment_received' ELSE l.kind END
+       kind = m.kind
   FROM m WHERE l.id = m.keep;
 DELETE FROM payments_ledgerentry l USING (SELECT movement, min(id) AS keep FROM payments_ledgerentry GROUP BY movement) m
  WHERE l.movement = m.movement AND l.id <> m.keep;
@@ -29,6 +32,18 @@ OPEN_LINES = """
 INSERT INTO payments_openline (line_id)
 SELECT id FROM payments_statementline WHERE status IN ('new', 'unmatched');
 """
+
+
+def legs_balanced(apps, schema_editor):
+    """Stop, naming them, if any old movement does not balance: the new rows could not hold it."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT order_id, movement, sum(amount) FROM payments_ledgerentry
+                GROUP BY order_id, movement HAVING sum(amount) <> 0 LIMIT 20"""
+        )
+        wrong = cursor.fetchall()
+    if wrong:
+        raise RuntimeError(f"ledger movements that do not sum to zero (order, movement, sum): {wrong}")
 
 
 class Migration(migrations.Migration):
@@ -53,7 +68,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunSQL(OPEN_LINES, migrations.RunSQL.noop),
+        migrations.RunSQL(OPEN_LINES),  # irreversible: the legs cannot be told apart again
         migrations.RemoveIndex(model_name="statementline", name="payments_st_status_26c570_idx"),
         migrations.RemoveField(model_name="statementline", name="order"),
         migrations.AddIndex(
@@ -87,7 +102,8 @@ class Migration(migrations.Migration):
             name="refunds_due",
             field=models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14),
         ),
-        migrations.RunSQL(LEGS_TO_MOVEMENTS, migrations.RunSQL.noop),
+        migrations.RunPython(legs_balanced),
+        migrations.RunSQL(LEGS_TO_MOVEMENTS),
         migrations.RemoveField(model_name="ledgerentry", name="account"),
         migrations.RemoveField(model_name="ledgerentry", name="amount"),
         migrations.RemoveField(model_name="ledgerentry", name="movement"),

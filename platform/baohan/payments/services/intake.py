@@ -9,8 +9,10 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -194,14 +196,19 @@ def statement_lines_store(
         rows_copy("payments_openline", ["line_id"], ([ident] for ident in ids))
         if len(new) >= ANALYZE_FROM:
             # A large statement changes what the planner should expect of both tables before
-            # the background statistics catch up; matching comes next.
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE payments_statementline, payments_openline")
+            # the background statistics catch up; matching comes next. After the commit: the
+            # statistics then count only lines that stay, and no lock is held meanwhile.
+            transaction.on_commit(_statistics_refresh)
         batch.lines_new = len(new)
         batch.save(update_fields=["lines_new"])
         if new:
             transaction.on_commit(_match_soon)
     return ImportResult(batch, len(lines), len(new))
+
+
+def _statistics_refresh() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE payments_statementline, payments_openline")
 
 
 def _match_soon() -> None:
@@ -284,11 +291,15 @@ def statement_lines_match(
         while True:
             seen, pairs = _match_plan(limit=MATCH_PLAN_SIZE)
             total.unmatched += seen - len(pairs)
-            shares = _shares(pairs, workers=workers if len(pairs) >= parallel_from else 1, chunk=chunk)
+            # Threads run on connections of their own: they would not see (and could wait on) the
+            # work of a transaction the caller has open.
+            parallel = len(pairs) >= parallel_from and not connection.in_atomic_block
+            shares = _shares(pairs, workers=workers if parallel else 1, chunk=chunk)
             for result in _shares_settle(shares, actor=actor):
                 total.merge(result)
             if seen < MATCH_PLAN_SIZE:
                 return total
+            gc.collect()  # between rounds of a long backlog
     finally:
         if collecting:
             gc.enable()
@@ -405,38 +416,69 @@ def _shares_settle(shares: list[list[list[tuple[int, int]]]], *, actor: Actor) -
         finally:
             connection.close()
 
-    # A thread whose statement has come back should not wait long for the one building rows:
-    # hand the interpreter over more often while the shares run.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
+    with _short_switches(), ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="match") as pool:
+        return [result for results in pool.map(work, shares) for result in results]
+
+
+_switches = {"users": 0, "saved": 0.0}
+_switches_lock = threading.Lock()
+
+
+@contextmanager
+def _short_switches() -> Iterator[None]:
+    """A thread whose statement has come back should not wait long for the one building rows:
+    the interpreter is handed over more often while shares run (process-wide, so counted)."""
+    with _switches_lock:
+        if _switches["users"] == 0:
+            _switches["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(0.0005)
+        _switches["users"] += 1
     try:
-        with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="match") as pool:
-            return [result for results in pool.map(work, shares) for result in results]
+        yield
     finally:
-        sys.setswitchinterval(interval)
+        with _switches_lock:
+            _switches["users"] -= 1
+            if _switches["users"] == 0:
+                sys.setswitchinterval(_switches["saved"])
 
 
 def _chunk_settle(pairs: list[tuple[int, int]], *, actor: Actor) -> SettleResult:
     order_of = dict(pairs)
+    columns = ", ".join(f"l.{c}" for c in LINE_COLUMNS.split(", "))
     with transaction.atomic():
         with bulk_cursor() as cursor:
-            # Taking the lines off the queue claims them: a run beside this one waits for the
-            # commit, then finds them gone.
+            # Claim the lines still new (locked in id order, skipping any another run holds) and
+            # take them off the queue: staff and other runs see them taken until this commits.
             cursor.execute(
-                f"""DELETE FROM payments_openline q USING unnest(%b::bigint[]) AS v(id), payments_statementline l
-                     WHERE q.line_id = v.id AND l.id = v.id AND l.status = 'new'
-                 RETURNING {", ".join(f"l.{c}" for c in LINE_COLUMNS.split(", "))}""",
+                f"""WITH claimed AS (
+                        SELECT l.id FROM payments_statementline l JOIN unnest(%b::bigint[]) AS v(id) USING (id)
+                         WHERE l.status = 'new' ORDER BY l.id FOR UPDATE OF l SKIP LOCKED),
+                     gone AS (
+                        DELETE FROM payments_openline q USING claimed c WHERE q.line_id = c.id RETURNING q.line_id)
+                    SELECT {columns} FROM payments_statementline l JOIN gone ON gone.line_id = l.id""",
                 [list(order_of)],
             )
             receipts = [_line_receipt(row, order_of[row[0]]) for row in cursor.fetchall()]
         result = receipts_settle(receipts=receipts, actor=actor, claimed=True)
+        settled = set(result.lines)
         rows_update(
             "payments_statementline",
             "id",
             {"id": "bigint"},
-            [[r.statement_line_id] for r in receipts],
+            [[line] for line in sorted(settled)],
             fixed={"status": StatementLine.Status.MATCHED.value},
         )
+        # A claimed line settlement did not take (its order vanished, say) goes to staff.
+        left = sorted({r.statement_line_id for r in receipts if r.statement_line_id is not None} - settled)
+        if left:
+            rows_update(
+                "payments_statementline",
+                "id",
+                {"id": "bigint"},
+                [[line] for line in left],
+                fixed={"status": StatementLine.Status.UNMATCHED.value, "note": "未能入账，请人工核对"},
+            )
+            rows_copy("payments_openline", ["line_id"], ([line] for line in left))
     return result
 
 

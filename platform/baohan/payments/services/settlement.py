@@ -96,12 +96,14 @@ class SettleResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     paid_orders: list[int] = field(default_factory=list)
     unmatched: int = 0  # statement lines left for staff
+    lines: list[int] = field(default_factory=list)  # statement lines settled (as payments, or reconciled)
 
     def merge(self, other: SettleResult) -> None:
         self.payments += other.payments
         self.paid_orders += other.paid_orders
         self.skipped += other.skipped
         self.unmatched += other.unmatched
+        self.lines += other.lines
         for outcome, count in other.outcomes.items():
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
 
@@ -296,6 +298,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool) -> Sett
                 _voucher_line_link(payment_id=voucher[0], receipt=r, actor=actor, version=version_now)
                 facts[r.order_id] = facts[r.order_id]._replace(voucher_unlinked=None)
                 result.outcomes["reconciled"] = result.outcomes.get("reconciled", 0) + 1
+                result.lines.append(r.statement_line_id)
                 continue
             fresh.append(r)
         if not fresh:
@@ -521,6 +524,7 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool) -> Sett
         for _, _, d in decided:
             result.outcomes[d.outcome] = result.outcomes.get(d.outcome, 0) + 1
         result.payments = payment_ids
+        result.lines += [r.statement_line_id for _, r, _ in decided if r.statement_line_id is not None]
         result.paid_orders = [m[0] for m in moves if m[2] is not None]
         _after_commit(payment_ids)
     return result
