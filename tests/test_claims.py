@@ -193,3 +193,30 @@ def test_an_expired_guarantee_takes_no_claim(django_capture_on_commit_callbacks:
     connection.set_schema_to_public()
     status, error = _claim(centre_api("xinjiang"), f"/api/v1/centre/guarantees/{guarantee}/claims", amount="1.00")
     assert (status, error["code"]) == (409, "guarantee_expired")
+
+
+def test_only_the_guarantees_issuer_sees_and_acts_on_its_claims(django_capture_on_commit_callbacks: Any) -> None:
+    from tests.money import benxi_like_waiting
+
+    waiting = benxi_like_waiting("benxi")
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    _opened("benxi", waiting.section)
+    status, claim = _claim(
+        centre_api("benxi"),
+        f"/api/v1/centre/guarantees/{guarantee}/claims",
+        amount="10.00",
+        files=[_file("p.png", png_bytes())],
+    )
+    assert status == 201, claim
+    other = issuer_api("benxi", "yongan")  # another insurer of the same centre
+    status, page = other.get("/api/v1/issuer/claims/")
+    assert claim["number"] not in [c["number"] for c in page["results"]]
+    status, error = other.post(f"/api/v1/issuer/claims/{claim['number']}", {"action": "accept"})
+    assert (status, error["code"]) == (404, "claim_not_found")
+    evidence = claim["evidence"][0]["id"]
+    status, error = other.get(f"/api/v1/issuer/claims/{claim['number']}/evidence/{evidence}")
+    assert (status, error["code"]) == (404, "evidence_not_found")
+    status, done = waiting.issuer.post(
+        f"/api/v1/issuer/claims/{claim['number']}", {"action": "reject", "reason": "不符合条款"}
+    )
+    assert (status, done["state"], done["decision_reason"]) == (200, "rejected", "不符合条款")

@@ -363,3 +363,11 @@ def test_verification_is_throttled_per_client_and_centre(monkeypatch: pytest.Mon
     assert spoofed.status_code == 429
     # The count is kept per centre.
     assert there.get("/api/v1/verify", number="BH-NONE", code="ABCDEFGH")[0] == 404
+
+
+def test_a_body_too_large_is_refused_before_it_is_read() -> None:
+    anyone = Api("xinjiang.localhost").client
+    file = io.BytesIO(b"%PDF-1.4 small")
+    file.name = "policy.pdf"
+    response = anyone.post("/api/v1/verify/document", {"file": file}, CONTENT_LENGTH=str(200 * 1024 * 1024))
+    assert (response.status_code, response.json()["code"]) == (400, "body_too_large")

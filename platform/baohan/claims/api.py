@@ -12,12 +12,10 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
 from baohan.claims.models import Claim, ClaimEvidence
 from baohan.claims.services import claim_file, claim_list, claim_move, claim_overdue
-from baohan.documents.api import file_response
+from baohan.documents.api import VerifyView, file_response
 from baohan.documents.services import policy_by_code
 from baohan.guarantees.api.auth import principal_of
 from baohan.guarantees.api.bidder import ERRORS, BidderView
@@ -127,14 +125,12 @@ class CentreClaims(CentreView):
         return Response(ClaimSerializer(claims, many=True).data)
 
 
-class TendereeClaims(APIView):
+class TendereeClaims(VerifyView):
     """The tenderee files with what it holds: the policy's number and verification code."""
 
-    authentication_classes: list[Any] = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "verify"
     parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
     field_labels = CLAIM_LABELS
+    max_body = 60 * 1024 * 1024  # the pack allows at most 20 files of 50 MB; a tenderee's claim far less
 
     @extend_schema(request=TendereeClaimInput, responses={201: ClaimSerializer, **ERRORS, 429: ErrorSerializer})
     def post(self, request: Request) -> Response:

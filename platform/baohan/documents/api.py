@@ -85,11 +85,26 @@ class CentrePolicy(CentreView):
 
 
 class VerifyView(APIView):
-    """Public: no login; throttled per client (guessing codes is slow)."""
+    """Public: no login; throttled per client (guessing codes is slow); a body larger than
+    ``max_body`` is refused before it is read."""
 
     authentication_classes: list[Any] = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "verify"
+    max_body = MAX_VERIFY_UPLOAD + 64 * 1024
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        body_refuse_if_larger(request, self.max_body)
+
+
+def body_refuse_if_larger(request: Request, limit: int) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise InvalidInput("body_too_large", f"请求过大（不超过 {limit // (1024 * 1024)} MB）", field="file")
 
 
 class GuaranteeVerify(VerifyView):
