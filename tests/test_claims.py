@@ -143,7 +143,7 @@ def test_the_tenderee_files_with_the_policy_it_holds(django_capture_on_commit_ca
 
 def test_a_claim_past_its_limit_is_overdue() -> None:
     from baohan.claims.models import Claim
-    from baohan.claims.services import claim_overdue
+    from baohan.claims.selectors import claim_overdue
 
     today = timezone.localdate()
     filed = Claim(state="filed", decide_by=today - timedelta(days=1))

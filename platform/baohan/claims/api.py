@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from baohan.claims.models import Claim, ClaimEvidence
-from baohan.claims.services import claim_file, claim_list, claim_move, claim_overdue
+from baohan.claims.selectors import claim_list, claim_overdue
+from baohan.claims.services import claim_file, claim_move
 from baohan.documents.api import VerifyView, file_response
 from baohan.documents.services import policy_by_code
 from baohan.guarantees.api.auth import principal_of

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -226,17 +226,3 @@ def _tell_bidder(claim: Claim) -> None:
         params={"number": claim.number, "state": claim.get_state_display()},
         text=text,
     )
-
-
-def claim_overdue(claim: Claim, *, today: date | None = None) -> bool:
-    today = today or timezone.localdate()
-    if claim.state == Claim.State.FILED:
-        return today > claim.decide_by
-    return claim.state == Claim.State.ACCEPTED and claim.pay_by is not None and today > claim.pay_by
-
-
-def claim_list(*, issuer_code: str = "", state: str = "") -> Any:
-    claims = Claim.objects.select_related("order", "order__section").prefetch_related("evidence")
-    if issuer_code:
-        claims = claims.filter(order__issuer_code=issuer_code)
-    return claims.filter(state=state) if state else claims
