@@ -17,7 +17,7 @@ from baohan.claims.models import Claim, ClaimEvidence
 from baohan.claims.selectors import claim_list, claim_overdue
 from baohan.claims.services import claim_file, claim_move
 from baohan.documents.api import VerifyView, file_response
-from baohan.documents.services import policy_by_code
+from baohan.documents.selectors import policy_by_code
 from baohan.guarantees.api.auth import principal_of
 from baohan.guarantees.api.bidder import ERRORS, BidderView
 from baohan.guarantees.api.centre import CentreView

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from baohan.documents import services
+from baohan.documents import selectors
 from baohan.guarantees.api.bidder import ERRORS, BidderView
 from baohan.guarantees.api.centre import CentreView
 from baohan.guarantees.api.errors import ErrorSerializer
@@ -35,7 +35,7 @@ DOCUMENT_OFFER_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
     "url": serializers.CharField(allow_null=True),
 }
 VerificationSerializer = inline_serializer(
-    "PublicVerification", {f.name: serializers.CharField() for f in dataclasses.fields(services.Verification)}
+    "PublicVerification", {f.name: serializers.CharField() for f in dataclasses.fields(selectors.Verification)}
 )
 
 
@@ -53,7 +53,7 @@ class OrderDocuments(BidderView):
     def get(self, request: Request, number: str) -> Response:
         order = self.order(number)
         pack, _ = pack_in_force()
-        offers = services.order_documents(order=order, pack=pack)
+        offers = selectors.order_documents(order=order, pack=pack)
         return Response(
             [
                 {
@@ -70,7 +70,7 @@ class OrderDocumentFile(BidderView):
     def get(self, request: Request, number: str, kind: str) -> HttpResponse:
         order = self.order(number)
         pack, _ = pack_in_force()
-        content, filename = services.policy_file_for_bidder(order=order, pack=pack, kind=kind)
+        content, filename = selectors.policy_file_for_bidder(order=order, pack=pack, kind=kind)
         return file_response(content, filename)
 
 
@@ -80,7 +80,7 @@ class CentrePolicy(CentreView):
         order = Order.objects.select_related("section").filter(guarantee_number=number).first()
         if order is None:
             raise NotFound("guarantee_not_found", "保函编号不存在")
-        content, filename = services.policy_file_for_centre(order=order)
+        content, filename = selectors.policy_file_for_centre(order=order)
         return file_response(content, filename)
 
 
@@ -121,7 +121,7 @@ class GuaranteeVerify(VerifyView):
             raise InvalidInput("required", "请输入保单号", field="number", label="保单号")
         if not code.strip():
             raise InvalidInput("required", "请输入验真码", field="code", label="验真码")
-        return Response(dataclasses.asdict(services.guarantee_verify(number=number, code=code)))
+        return Response(dataclasses.asdict(selectors.guarantee_verify(number=number, code=code)))
 
 
 class DocumentVerify(VerifyView):
@@ -137,4 +137,4 @@ class DocumentVerify(VerifyView):
             raise InvalidInput("required", "请选择保单文件", field="file", label="保单文件")
         if upload.size is None or upload.size > MAX_VERIFY_UPLOAD:
             raise InvalidInput("file_too_large", "文件过大（不超过 20 MB）", field="file", label="保单文件")
-        return Response(dataclasses.asdict(services.document_verify(content=upload.read())))
+        return Response(dataclasses.asdict(selectors.document_verify(content=upload.read())))

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.throttling import ScopedRateThrottle
 
-from baohan.documents.services import guarantee_verify
+from baohan.documents.selectors import guarantee_verify
 from baohan.guarantees.errors import NotFound
 
 
