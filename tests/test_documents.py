@@ -371,3 +371,28 @@ def test_a_body_too_large_is_refused_before_it_is_read() -> None:
     file.name = "policy.pdf"
     response = anyone.post("/api/v1/verify/document", {"file": file}, CONTENT_LENGTH=str(200 * 1024 * 1024))
     assert (response.status_code, response.json()["code"]) == (400, "body_too_large")
+
+
+def test_a_lost_policy_task_is_made_up_by_the_sweep() -> None:
+    from baohan.documents.tasks import policies_backfill_task
+
+    waiting = xinjiang_waiting()
+    status, _ = waiting.issuer.post(
+        f"/api/v1/issuer/orders/{waiting.number}/payment",
+        {"outcome": "confirmed", "amount": str(waiting.payable), "reference": "BANK-LOST"},
+    )
+    # Issued without its on-commit task ever running (as if the worker were down).
+    status, order = waiting.issuer.post(f"/api/v1/issuer/orders/{waiting.number}/issue", {})
+    assert (status, order["state"]) == (200, "issued")
+    status, offers = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
+    assert offers[0]["note"] == "保单生成中，请稍后刷新"
+    with tenant_context(tenant("xinjiang")):
+        made = policies_backfill_task.delay().get()
+        again = policies_backfill_task.delay().get()
+        has_policy = Policy.objects.filter(order__number=waiting.number).exists()
+    connection.set_schema_to_public()
+    assert made >= 1
+    assert has_policy
+    assert again == 0  # nothing left to make
+    status, offers = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
+    assert offers[0]["available"] is True  # the encrypted copy, before opening

@@ -123,3 +123,15 @@ def policy_generate(*, order_id: int, actor: Actor | None = None) -> Policy:
             data={"sha256": policy.plain_sha256, "sealed": bool(policy.sealed_sha256)},
         )
     return policy
+
+
+def policies_backfill(*, limit: int = 200) -> int:
+    """Make the policies of issued orders that have none yet (their task was lost); how many."""
+    missing = list(
+        Order.objects.filter(state__in=POLICY_STATES, guarantee_number__isnull=False, policy__isnull=True)
+        .order_by("issued_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for order_id in missing:
+        policy_generate(order_id=order_id)
+    return len(missing)

@@ -11,3 +11,10 @@ def policy_generate_task(order_id: int) -> str:
     from baohan.documents.services import policy_generate
 
     return policy_generate(order_id=order_id).plain_sha256
+
+
+@tenant_task("documents.policies_backfill")  # type: ignore[untyped-decorator]
+def policies_backfill_task() -> int:
+    from baohan.documents.services import policies_backfill
+
+    return policies_backfill()

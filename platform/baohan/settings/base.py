@@ -160,6 +160,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "args": ["payments.online_payouts_send"],
     },
+    # A policy whose task was lost (a worker down at issue time) is made on the next sweep.
+    "documents-policies-backfill": {
+        "task": "payments.fan_out",
+        "schedule": 600.0,
+        "args": ["documents.policies_backfill"],
+    },
 }
 
 # --- Stripe (online payment where a pack enables it) ----------------------------------------
