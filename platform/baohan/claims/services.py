@@ -23,6 +23,7 @@ from baohan.guarantees.services.orders import number_make, order_event_record
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.services.uploads import CONTENT_TYPES, content_kind
 from baohan.guarantees.states import Actor, ActorKind
+from baohan.payments.db import ids_take
 from baohan.payments.services.notices import notice_send
 from baohan.rulepacks.models import OrderState
 from tenants.selectors import pack_in_force
@@ -123,8 +124,12 @@ def claim_file(
                 field="amount",
                 label="索赔金额",
             )
+        # The id first, so the number is whole from the insert on (a placeholder number would
+        # collide with another centre's claim filed at the same moment).
+        [ident] = ids_take("claims_claim", 1)
         claim = Claim(
-            number="",
+            id=ident,
+            number=number_make(prefix="C", ident=ident, when=now),
             order=locked,
             claimant_kind=Claim.Claimant.TENDEREE if actor.kind == ActorKind.TENDEREE else Claim.Claimant.CENTRE,
             claimant_name=claimant_name.strip()[:200],
@@ -135,11 +140,9 @@ def claim_file(
         )
         try:
             with transaction.atomic():
-                claim.save()
+                claim.save(force_insert=True)
         except IntegrityError as exc:
             raise Conflict("claim_in_progress", "该保函已有处理中的索赔") from exc
-        claim.number = number_make(prefix="C", ident=claim.pk, when=now)
-        claim.save(update_fields=["number"])
         for file, kind in evidence:
             digest = hashlib.sha256()
             for chunk in file.chunks():
