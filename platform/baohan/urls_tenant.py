@@ -8,6 +8,8 @@ from baohan.portal import views
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("verify", verify_page, name="verify"),
+    path("staff/", include("baohan.portal.staff_urls")),
+    path("", include("baohan.portal.urls")),
     path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
     path("api/v1/", include("baohan.guarantees.api.urls")),
     path("", include("baohan.identity.urls")),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -39,6 +38,7 @@ from baohan.guarantees.services import aftersales, invoices, orders, refunds, up
 from baohan.rulepacks.fields import CANONICAL_FIELDS
 from baohan.rulepacks.models import OrderState, RefundTrigger
 from baohan.sections.models import Section
+from baohan.sections.selectors import section_search
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -87,17 +87,8 @@ class SectionList(APIView):
         responses={200: SectionSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        qs = Section.objects.all()
-        q = request.query_params.get("q", "").strip()
-        if q:
-            qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(project_name__icontains=q))
-        for key in ("project_type", "status", "location"):
-            value = request.query_params.get(key, "").strip()
-            if value:
-                qs = qs.filter(**{key: value})
-        return paged_response(
-            self, request, qs.order_by("opening_time", "code"), SectionSerializer, pack_context(request)
-        )
+        params = {key: request.query_params.get(key, "").strip() for key in ("q", "project_type", "status", "location")}
+        return paged_response(self, request, section_search(**params), SectionSerializer, pack_context(request))
 
 
 class SectionDetail(APIView):

@@ -1,0 +1,71 @@
+"""项目标段: the section list with search and filters, and a section's detail."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from baohan.guarantees.models import Operator
+from baohan.guarantees.selectors import order_list_for_enterprise, state_label
+from baohan.guarantees.services.orders import section_accepting
+from baohan.guarantees.errors import DomainError
+from baohan.portal.pages.common import pack_now
+from baohan.sections.models import Section
+from baohan.sections.selectors import section_search
+
+FILTERS = ("q", "project_type", "status", "location")
+
+
+def section_list(request: HttpRequest) -> HttpResponse:
+    pack = pack_now()
+    params = {key: request.GET.get(key, "").strip()[:100] for key in FILTERS}
+    page = Paginator(section_search(**params), 20).get_page(request.GET.get("page"))
+    types = {pt.code: pt.label for pt in pack.sections.project_types}
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return render(
+        request,
+        "portal/sections.html",
+        {
+            "page": page,
+            "rows": [(s, types.get(s.project_type, s.project_type)) for s in page.object_list],
+            "filters": params,
+            "filtered": any(params.values()),
+            "query": query,
+            "project_types": pack.sections.project_types,
+            "statuses": Section.Status.choices,
+            "locations": pack.sections.locations,
+        },
+    )
+
+
+def section_detail(request: HttpRequest, code: str) -> HttpResponse:
+    pack = pack_now()
+    section = Section.objects.filter(code=code).first()
+    if section is None:
+        raise Http404("标段不存在")
+    closed = ""
+    try:
+        section_accepting(section=section)
+    except DomainError as exc:
+        closed = exc.message
+    mine = []
+    operator = getattr(request.user, "operator", None)
+    if isinstance(operator, Operator):
+        mine = [
+            (o, state_label(pack=pack, state=o.state))
+            for o in order_list_for_enterprise(enterprise=operator.enterprise).filter(section=section)
+        ]
+    return render(
+        request,
+        "portal/section.html",
+        {
+            "section": section,
+            "project_type_label": {pt.code: pt.label for pt in pack.sections.project_types}.get(
+                section.project_type, section.project_type
+            ),
+            "closed": closed,
+            "deposit_kinds": pack.products.deposit_kinds,
+            "my_orders": mine,
+        },
+    )
