@@ -18,7 +18,12 @@ from baohan.documents.selectors import order_documents, policy_file_for_bidder
 from baohan.guarantees.api.common import order_detail_load
 from baohan.guarantees.errors import DomainError
 from baohan.guarantees.models import Order, Refund
-from baohan.guarantees.selectors import order_get_for_enterprise, order_list_for_enterprise, state_label
+from baohan.guarantees.selectors import (
+    event_label,
+    order_get_for_enterprise,
+    order_list_for_enterprise,
+    state_label,
+)
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER
 from baohan.payments.services import online, vouchers
@@ -118,7 +123,7 @@ def _detail(
         "form_rows": [(label, order.form_data.get(name)) for name, label in order.form_labels.items()],
         "steps": order.progress_steps["order"],  # type: ignore[attr-defined]
         "refund_steps": order.progress_steps["refund"],  # type: ignore[attr-defined]
-        "events": order.event_rows,  # type: ignore[attr-defined]
+        "events": [(e, event_label(e.transition)) for e in order.event_rows],  # type: ignore[attr-defined]
         "payment": order.payment_instructions if payable else None,  # type: ignore[attr-defined]
         "payer_rule": (order.payment_instructions or {}).get("payer"),  # type: ignore[attr-defined]
         "voucher_offered": payable and PaymentMethod.VOUCHER in methods,

@@ -1,0 +1,93 @@
+"""Steps the regional walks share: the parties outside the browser act through the API (the issuer
+approves and issues, the trading centre opens the bids), the bidder acts only in the browser."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+from typing import Any
+
+from django.db import connection
+from django_tenants.utils import tenant_context
+from playwright.sync_api import Page, expect
+
+from baohan.guarantees.models import Order
+from baohan.identity.models import SmsMessage
+from tenants.models import Tenant
+from tenants.selectors import tenant_rule_pack
+from tests.api import Api, captcha_answer, centre_api, issuer_api, section_payload
+
+_serial = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """A code no other run or test has used (the walks commit what they make)."""
+    return f"{prefix}-{secrets.token_hex(3).upper()}-{next(_serial)}"
+
+
+def section_publish(region: str, **extra: Any) -> tuple[str, Api]:
+    centre = centre_api(region)
+    code = unique("WALK")
+    status, body = centre.put(f"/api/v1/centre/sections/{code}", section_payload(**extra))
+    assert status == 201, body
+    return code, centre
+
+
+def themed(page: Page, region: str) -> None:
+    """The page wears the centre's own theme: its stylesheet and, where it has one, its hero."""
+    tenant = Tenant.objects.get(code=region)
+    sheets = page.evaluate("[...document.styleSheets].map((s) => s.href || '')")
+    assert any(f"/themes/{tenant.theme}/" in href for href in sheets), sheets
+    site_title = tenant_rule_pack(tenant=tenant).centre.site_title
+    expect(page.locator(".brand-title")).to_have_text(site_title)
+
+
+def order_number(page: Page) -> str:
+    match = re.search(r"/orders/([^/]+)/", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def order_state(region: str, number: str) -> str:
+    with tenant_context(Tenant.objects.get(code=region)):
+        state = Order.objects.get(number=number).state
+    connection.set_schema_to_public()
+    return state
+
+
+def captcha_read(page: Page, region: str, form: str = "form") -> str:
+    """What a person reads off the picture: the answer to the page's current captcha."""
+    key = page.locator(f"{form} [data-captcha-key]").first.input_value()
+    return captcha_answer(region, key)
+
+
+def sms_read(region: str, phone: str) -> str:
+    """The code texted to ``phone`` (the dev outbox stands in for the SMS gateway)."""
+    with tenant_context(Tenant.objects.get(code=region)):
+        message = SmsMessage.objects.filter(phone=phone).order_by("-created_at").first()
+        assert message is not None, f"no text to {phone}"
+        code = str(message.params.get("code") or re.search(r"\d{6}", message.text).group(0))  # type: ignore[union-attr]
+    connection.set_schema_to_public()
+    return code
+
+
+def operator_check(page: Page, region: str, form: str, phone: str) -> None:
+    """Picture code, 获取验证码, then the SMS code, inside ``form``."""
+    scope = page.locator(form)
+    scope.locator("[data-captcha-answer]").fill(captcha_read(page, region, form))
+    scope.get_by_role("button", name="获取验证码").click()
+    expect(scope.locator("[data-sms-status]")).to_contain_text("验证码已发送")
+    scope.locator("input[name=sms_code]").fill(sms_read(region, phone))
+
+
+def issuer_for(region: str, code: str) -> Api:
+    return issuer_api(region, code)
+
+
+def download(page: Page, link_text: str) -> bytes:
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_text).first.click()
+    path = info.value.path()
+    with open(path, "rb") as handle:
+        return handle.read()
