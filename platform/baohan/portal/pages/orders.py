@@ -92,6 +92,10 @@ def _refund_panel(order: Order, pack: RulePack) -> dict[str, Any]:
         "refund": current,
         "decision": decision,
         "triggers": [(t.value, TRIGGER_LABELS.get(t, t.value)) for t in RefundTrigger],
+        "decisions": [
+            (t.value, TRIGGER_LABELS.get(t, t.value), refunds.refund_eligibility(order=order, trigger=t))
+            for t in RefundTrigger
+        ],
     }
 
 
