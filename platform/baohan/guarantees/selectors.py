@@ -18,7 +18,7 @@ from baohan.guarantees.states import (
     TRANSITIONS,
 )
 from baohan.rulepacks.models import Milestone, OrderState, RulePack
-from baohan.sections.models import Section
+from baohan.sections.models import Section, SectionEvent
 
 ORDER_RELATED = ("section", "enterprise")
 
@@ -164,4 +164,8 @@ def event_label(transition: str) -> str:
         found = machine.get(transition)
         if found is not None and found.label:
             return found.label
+    if transition.startswith("section_"):
+        kind = transition.removeprefix("section_")
+        if kind in SectionEvent.Kind.values:
+            return f"标段{SectionEvent.Kind(kind).label}"
     return EVENT_LABELS.get(transition, transition)
