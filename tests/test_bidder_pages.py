@@ -41,9 +41,11 @@ def test_benxi_pages_apply_confirm_and_the_order_page() -> None:
 
     listing = client.get("/sections/", {"q": "BX-PAGE-001", "location": "平山区"})
     assert listing.status_code == 200
-    assert 'data-section="BX-PAGE-001"' in text(listing) and "房屋建筑" in text(listing)
+    assert 'data-section="BX-PAGE-001"' in text(listing)
+    assert "房屋建筑" in text(listing)
     other_place = text(client.get("/sections/", {"q": "BX-PAGE-001", "location": "溪湖区"}))
-    assert 'data-section="BX-PAGE-001"' not in other_place and "没有符合条件的标段" in other_place
+    assert 'data-section="BX-PAGE-001"' not in other_place
+    assert "没有符合条件的标段" in other_place
 
     start = client.get("/sections/BX-PAGE-001/apply", {"deposit_kind": "performance"})
     body = text(start)
@@ -69,12 +71,14 @@ def test_benxi_pages_apply_confirm_and_the_order_page() -> None:
     number = done["Location"].split("/")[2]
     # Sent twice (a double click, a reload): the second leads to the same draft.
     again = client.post("/sections/BX-PAGE-001/apply", {**form, "issuer_codes": ["zijin", "yongan"]})
-    assert again.status_code == 302 and again["Location"] == f"/orders/{number}/confirm"
+    assert again.status_code == 302
+    assert again["Location"] == f"/orders/{number}/confirm"
 
     confirm = client.get(f"/orders/{number}/confirm")
     assert "紫金财产保险股份有限公司、永安财产保险股份有限公司" in text(confirm)
     missing = client.post(f"/orders/{number}/confirm", {"consents": ["broker_notice"], "action": "submit"})
-    assert missing.status_code == 400 and "请阅读并同意" in text(missing)
+    assert missing.status_code == 400
+    assert "请阅读并同意" in text(missing)
     consents = ["broker_notice", "clauses_read", "broker_documents_read"]
     submitted = client.post(f"/orders/{number}/confirm", {"consents": consents, "action": "submit"})
     assert submitted["Location"] == f"/orders/{number}/submitted"
@@ -84,7 +88,13 @@ def test_benxi_pages_apply_confirm_and_the_order_page() -> None:
     status, _ = issuer_api("benxi", "zijin").post(f"/api/v1/issuer/orders/{number}/decision", {"approve": True})
     assert status == 200
     detail = text(client.get(f"/orders/{number}/"))
-    for shown in ("待支付订单", "紫金财产保险股份有限公司辽宁分公司", "2100000000000000001", "上传凭证", "需使用与投保人企业一致的企业账户支付"):
+    for shown in (
+        "待支付订单",
+        "紫金财产保险股份有限公司辽宁分公司",
+        "2100000000000000001",
+        "上传凭证",
+        "需使用与投保人企业一致的企业账户支付",
+    ):
         assert shown in detail, shown
 
     # A disguised upload is refused beside the voucher field; a real image goes to review.
@@ -109,7 +119,13 @@ def test_pages_of_one_centre_never_show_another_centres_order() -> None:
     bidder, operator = bidder_api("benxi")
     status, order = bidder.post(
         "/api/v1/orders/",
-        {"section": "BX-PAGE-ISO", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["zijin"], "form": benxi_form()},
+        {
+            "section": "BX-PAGE-ISO",
+            "deposit_kind": "bid",
+            "issuer_kind": "insurer",
+            "issuer_codes": ["zijin"],
+            "form": benxi_form(),
+        },
     )
     assert status == 201, order
     _, other = bidder_api("benxi")
@@ -118,11 +134,13 @@ def test_pages_of_one_centre_never_show_another_centres_order() -> None:
     xinjiang = Client(HTTP_HOST="xinjiang.localhost")
     xinjiang.cookies = page_client("benxi", operator.user).cookies
     response = xinjiang.get(f"/orders/{order['number']}/")
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
 
 
 def test_pages_send_the_anonymous_to_login_and_list_sections_for_all() -> None:
     client = Client(HTTP_HOST="xuancheng.localhost")
     assert client.get("/sections/").status_code == 200
     response = client.get("/orders/")
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")

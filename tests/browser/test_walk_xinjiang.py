@@ -119,7 +119,8 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     # Before opening: the encrypted policy only.
     expect(page.locator('[data-document="policy"]')).to_contain_text("开标后可下载解密保单")
     sealed = download(page, "下载")
-    assert sealed.startswith(b"%PDF-") and b"/Encrypt" in sealed
+    assert sealed.startswith(b"%PDF-")
+    assert b"/Encrypt" in sealed
     screenshot(page, REGION, "issued")
 
     status, body = centre.post(f"/api/v1/centre/sections/{section}/events", {"kind": "opened"})
@@ -127,7 +128,8 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     page.reload()
     expect(page.locator('[data-document="policy_encrypted"]')).to_have_count(0)
     plain = download(page, "下载")
-    assert plain.startswith(b"%PDF-") and b"/Encrypt" not in plain
+    assert plain.startswith(b"%PDF-")
+    assert b"/Encrypt" not in plain
 
     # 申请发票: a special paper invoice without the registered address is refused beside that field.
     page.get_by_label("纸质发票").check()

@@ -91,7 +91,9 @@ def test_xuancheng_walk(page_factory: PageFactory) -> None:
 
         issuer_code = Order.objects.get(number=number).issuer_code
     insurer = issuer_for(REGION, issuer_code)
-    status, body = insurer.post(f"/api/v1/issuer/orders/{number}/payment", {"outcome": "confirmed", "amount": "1000.00"})
+    status, body = insurer.post(
+        f"/api/v1/issuer/orders/{number}/payment", {"outcome": "confirmed", "amount": "1000.00"}
+    )
     assert status == 200, body
     status, body = insurer.post(f"/api/v1/issuer/orders/{number}/issue", {})
     assert status == 200, body

@@ -126,7 +126,9 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
             errors["issuer_kind"] = "请选择保函类型"
         if pack.issuer_choice.mode != IssuerChoiceMode.RANDOM_ALLOCATION and not chosen:
             errors["issuer_codes"] = (
-                "请选择一家出函机构" if pack.issuer_choice.mode == IssuerChoiceMode.SINGLE_PICK else "请至少选择一家出函机构"
+                "请选择一家出函机构"
+                if pack.issuer_choice.mode == IssuerChoiceMode.SINGLE_PICK
+                else "请至少选择一家出函机构"
             )
         uploads = {
             f.name: request.FILES[f.name]

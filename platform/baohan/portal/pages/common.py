@@ -162,7 +162,10 @@ def form_errors(
     for f in fields:
         try:
             form_clean(
-                pack=pack, fields=[f], values={f.name: values[f.name]} if f.name in values else {}, defaults=defaults
+                pack=pack,
+                fields=[f],
+                values={f.name: values[f.name]} if f.name in values else {},
+                defaults=dict(defaults),
             )
         except InvalidInput as exc:
             errors[f.name] = exc.message

@@ -142,7 +142,9 @@ def _detail(
         "abandon_check": pack.abandon.operator_check,
         "documents": order_documents(order=order, pack=pack),
         "refund_account_fields": field_views(
-            pack=pack, fields=pack.forms.refund_account, values=values if panel == "refund_account" else {},
+            pack=pack,
+            fields=pack.forms.refund_account,
+            values=values if panel == "refund_account" else {},
             errors=errors if panel == "refund_account" else {},
         ),
         "invoice_allowed": invoice_allowed,
@@ -200,10 +202,14 @@ def _act(
 @require_POST
 def order_voucher(request: HttpRequest, number: str) -> HttpResponse:
     def act(order: Order) -> Any:
-        stored = upload_id(operator=operator_of(request), purpose="payment_voucher", file=request.FILES.get("payment_voucher"))
+        stored = upload_id(
+            operator=operator_of(request), purpose="payment_voucher", file=request.FILES.get("payment_voucher")
+        )
         return vouchers.voucher_submit(order=order, actor=actor_of(request), upload_id=stored)
 
-    return _act(request, number, panel="voucher", names=["payment_voucher"], action=act, done="支付凭证已上传，等待审核")
+    return _act(
+        request, number, panel="voucher", names=["payment_voucher"], action=act, done="支付凭证已上传，等待审核"
+    )
 
 
 @bidder_page

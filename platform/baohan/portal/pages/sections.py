@@ -6,10 +6,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from baohan.guarantees.errors import DomainError
 from baohan.guarantees.models import Operator
 from baohan.guarantees.selectors import order_list_for_enterprise, state_label
 from baohan.guarantees.services.orders import section_accepting
-from baohan.guarantees.errors import DomainError
 from baohan.portal.pages.common import pack_now
 from baohan.sections.models import Section
 from baohan.sections.selectors import section_search
