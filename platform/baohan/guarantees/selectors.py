@@ -9,16 +9,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
-from baohan.guarantees.states import (
-    AFTER_SALES_TRANSITIONS,
-    HIDDEN_FROM_BIDDER,
-    INVOICE_TRANSITIONS,
-    REFUND_TRANSITIONS,
-    STATE_LABELS,
-    TRANSITIONS,
-)
+from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
 from baohan.rulepacks.models import Milestone, OrderState, RulePack
-from baohan.sections.models import Section, SectionEvent
+from baohan.sections.models import Section
 
 ORDER_RELATED = ("section", "enterprise")
 
@@ -137,35 +130,3 @@ def order_progress(*, pack: RulePack, events: list[OrderEvent], refund: Refund |
         else []
     )
     return {"order": order_steps, "refund": refund_steps}
-
-
-# What each event on the order's timeline is called; transitions of the state machines carry their own.
-EVENT_LABELS = {
-    "create": "创建订单",
-    "offer_decline": "出函机构未承保",
-    "voucher_submit": "上传支付凭证",
-    "voucher_approve": "支付凭证审核通过",
-    "voucher_reject": "支付凭证未通过",
-    "payment_reconciled": "银行到账核对",
-    "refuse_payment": "付款未通过核验",
-    "confirm_payment": "确认收款",
-    "payout_due": "待退款",
-    "payout_paid": "已退款",
-    "policy_generated": "电子保单已生成",
-    "file_claim": "提出索赔",
-    "accept_claim": "索赔已受理",
-    "reject_claim": "拒赔",
-    "pay_claim": "索赔已赔付",
-}
-
-
-def event_label(transition: str) -> str:
-    for machine in (TRANSITIONS, REFUND_TRANSITIONS, INVOICE_TRANSITIONS, AFTER_SALES_TRANSITIONS):
-        found = machine.get(transition)
-        if found is not None and found.label:
-            return found.label
-    if transition.startswith("section_"):
-        kind = transition.removeprefix("section_")
-        if kind in SectionEvent.Kind.values:
-            return f"标段{SectionEvent.Kind(kind).label}"
-    return EVENT_LABELS.get(transition, transition)

@@ -15,13 +15,13 @@ from baohan.claims.models import Claim
 from baohan.claims.selectors import claim_list, claim_overdue
 from baohan.guarantees.models import AfterSalesRequest, Order, OrderEvent, Upload
 from baohan.guarantees.selectors import state_label
-from baohan.guarantees.states import AFTER_SALES_TRANSITIONS, INVOICE_TRANSITIONS, REFUND_TRANSITIONS, TRANSITIONS
 from baohan.identity.fields import mask_phone, mask_tail
 from baohan.identity.models import EnterpriseVerification
-from baohan.payments.models import OpenLine, Payment, PaymentVoucher, StatementLine
+from baohan.payments.models import OpenLine, PaymentVoucher, StatementLine
+from baohan.portal.timeline import event_label
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
 from baohan.rulepacks.models import OrderState, RulePack
-from baohan.sections.models import Section, SectionEvent
+from baohan.sections.models import Section
 from tenants.db import connection
 
 OPEN_AFTER_SALES = (AfterSalesRequest.State.OPEN, AfterSalesRequest.State.IN_PROGRESS)
@@ -158,41 +158,6 @@ def project_type_labels(*, pack: RulePack) -> dict[str, str]:
 
 def deposit_kind_labels(*, pack: RulePack) -> dict[str, str]:
     return {d.kind.value: d.label for d in pack.products.deposit_kinds}
-
-
-_EVENT_LABELS: dict[str, str] = {
-    **{name: t.label for name, t in TRANSITIONS.items()},
-    **{name: t.label for name, t in REFUND_TRANSITIONS.items()},
-    **{name: t.label for name, t in INVOICE_TRANSITIONS.items()},
-    **{name: t.label for name, t in AFTER_SALES_TRANSITIONS.items()},
-    "create": "创建订单",
-    "offer_decline": "出函机构拒绝承保",
-    "voucher_submit": "上传支付凭证",
-    "voucher_approve": "支付凭证审核通过",
-    "voucher_reject": "支付凭证审核未通过",
-    "payment_reconciled": "银行流水与已确认付款一致",
-    "payout_due": "应退款",
-    "payout_paid": "已退款",
-    "policy_generated": "保单已生成",
-    "file_claim": "提交索赔",
-    "accept_claim": "索赔已受理",
-    "reject_claim": "已拒赔",
-    "pay_claim": "已赔付",
-}
-
-
-def event_label(transition: str) -> str:
-    if transition in _EVENT_LABELS:
-        return _EVENT_LABELS[transition]
-    if transition.startswith("payment_"):
-        outcome = transition.removeprefix("payment_")
-        if outcome in Payment.Outcome.values:
-            return f"收到付款：{Payment.Outcome(outcome).label}"
-    if transition.startswith("section_"):
-        kind = transition.removeprefix("section_")
-        if kind in SectionEvent.Kind.values:
-            return f"标段{SectionEvent.Kind(kind).label}"
-    return transition
 
 
 @dataclass(frozen=True)

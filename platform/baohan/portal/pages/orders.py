@@ -18,12 +18,7 @@ from baohan.documents.selectors import order_documents, policy_file_for_bidder
 from baohan.guarantees.api.common import order_detail_load
 from baohan.guarantees.errors import DomainError
 from baohan.guarantees.models import Order, Refund
-from baohan.guarantees.selectors import (
-    event_label,
-    order_get_for_enterprise,
-    order_list_for_enterprise,
-    state_label,
-)
+from baohan.guarantees.selectors import order_get_for_enterprise, order_list_for_enterprise, state_label
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER
 from baohan.payments.services import online, vouchers
@@ -38,6 +33,7 @@ from baohan.portal.pages.common import (
     pack_now,
     upload_id,
 )
+from baohan.portal.timeline import event_label
 from baohan.rulepacks.models import OrderState, PaymentMethod, RefundTrigger, RulePack
 from tenants.selectors import pack_of_version
 
