@@ -21,7 +21,7 @@ from django_tenants.utils import tenant_context
 
 from baohan.guarantees.models import Order
 from baohan.guarantees.states import Actor
-from baohan.payments.models import LedgerEntry, OpenLine, Payment, Payout, StatementLine
+from baohan.payments.models import LedgerEntry, OpenLine, Payment, Payout, StatementLine, StatementLineEvent
 from baohan.payments.selectors import ledger_problems, order_balances
 from baohan.payments.services.intake import bank_push_key_set, statement_lines_match, statement_lines_store
 from baohan.sections.models import Section
@@ -247,6 +247,16 @@ def test_unmatched_lines_wait_for_staff_who_assign_or_dismiss_them() -> None:
     assert queue["results"] == []
     assert sorted(q["status"] for q in everything["results"]) == ["dismissed", "matched"]
     assert in_centre("xinjiang", OpenLine.objects.count) == 0
+    # Each decision is on record: who, what, why; the refused attempts left none.
+    decisions = in_centre(
+        "xinjiang",
+        lambda: sorted(
+            StatementLineEvent.objects.filter(line_id__in=ids.values()).values_list(
+                "action", "order_number", "reason", "actor_kind"
+            )
+        ),
+    )
+    assert decisions == [("assigned", waiting.number, "", "issuer"), ("dismissed", "", "非保费来款", "issuer")]
 
 
 def test_a_line_is_matched_only_in_its_own_centre() -> None:

@@ -98,6 +98,29 @@ class OpenLine(models.Model):
         return str(self.line_id)
 
 
+class StatementLineEvent(models.Model):
+    """A person's decision on a statement line the matcher left to staff: assigned or dismissed."""
+
+    class Action(models.TextChoices):
+        ASSIGNED = "assigned", "指定订单"
+        DISMISSED = "dismissed", "忽略"
+
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    order_number = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    actor_kind = models.CharField(max_length=10)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.action}"
+
+
 class Payment(models.Model):
     """Money that arrived for an order, by any channel, and what was decided about it."""
 

@@ -26,7 +26,15 @@ from baohan.guarantees.services.orders import REMARK_ALPHABET, account_digest
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import encrypt, mask_tail
 from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
-from baohan.payments.models import BankPushKey, BankPushNonce, OpenLine, Payment, StatementImport, StatementLine
+from baohan.payments.models import (
+    BankPushKey,
+    BankPushNonce,
+    OpenLine,
+    Payment,
+    StatementImport,
+    StatementLine,
+    StatementLineEvent,
+)
 from baohan.payments.services.settlement import PAYABLE, Receipt, SettleResult, name_normal, receipts_settle
 from baohan.payments.statements import StatementError, statement_parse
 from baohan.payments.statements import StatementLine as ParsedLine
@@ -531,7 +539,20 @@ def statement_line_assign(*, line_id: int, order_number: str, actor: Actor) -> S
         StatementLine.objects.filter(pk=line.pk).update(
             status=StatementLine.Status.MATCHED, note=f"{actor.label} 指定订单"[:500]
         )
+        _line_event(line=line, action=StatementLineEvent.Action.ASSIGNED, actor=actor, order_number=order.number)
     return result
+
+
+def _line_event(*, line: StatementLine, action: str, actor: Actor, order_number: str = "", reason: str = "") -> None:
+    StatementLineEvent.objects.create(
+        line=line,
+        action=action,
+        order_number=order_number,
+        reason=reason[:500],
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_label=actor.label[:200],
+    )
 
 
 def statement_line_dismiss(*, line_id: int, actor: Actor, reason: str) -> StatementLine:
@@ -547,6 +568,7 @@ def statement_line_dismiss(*, line_id: int, actor: Actor, reason: str) -> Statem
         line.status = StatementLine.Status.DISMISSED
         line.note = f"{actor.label}：{reason}"[:500]
         line.save(update_fields=["status", "note"])
+        _line_event(line=line, action=StatementLineEvent.Action.DISMISSED, actor=actor, reason=reason.strip())
     return line
 
 
