@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 PY := .venv/bin/python
 
-.PHONY: install fonts run test lint bench format schema clean
+.PHONY: install fonts browser run test lint bench format schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,10 +32,28 @@ $(FONT):
 
 fonts: $(FONT)
 
+# The browser tests (tests/browser) drive Debian's Chromium headless through Playwright, never a
+# browser build of Playwright's own. BAOHAN_CHROMIUM points at another Chromium instead. A CJK font
+# (Debian's fonts-wqy-zenhei) comes too, so that screenshots show Chinese text, not empty boxes.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@packages=""; \
+	if [ -n "$$BAOHAN_CHROMIUM" ]; then \
+		[ -x "$$BAOHAN_CHROMIUM" ] || { echo "BAOHAN_CHROMIUM=$$BAOHAN_CHROMIUM is not an executable" >&2; exit 1; }; \
+	elif [ ! -x $(CHROMIUM) ]; then packages="chromium"; fi; \
+	[ -f $(SYSTEM_FONT) ] || packages="$$packages fonts-wqy-zenhei"; \
+	if [ -n "$$packages" ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi; \
+		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+		echo "Installing Debian's $$packages for the browser tests"; \
+		$$apt install -y -q $$packages || { $$apt update -qq && $$apt install -y -q $$packages; }; \
+		[ -n "$$BAOHAN_CHROMIUM" ] || [ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) is still missing" >&2; exit 1; }; \
+	fi
+
 run: install fonts
 	$(PY) manage.py devrun --port $(PORT)
 
-test: install fonts
+test: install fonts browser
 	$(PY) -m pytest
 
 lint: install

@@ -10,7 +10,16 @@ from playwright.sync_api import expect
 
 from tests.api import bidder_api, png_bytes
 from tests.browser.conftest import PageFactory, assert_clean, screenshot
-from tests.browser.walk import download, issuer_for, order_number, order_state, section_publish, themed
+from tests.browser.walk import (
+    accessible,
+    download,
+    fits_phone,
+    issuer_for,
+    order_number,
+    order_state,
+    section_publish,
+    themed,
+)
 
 REGION = "benxi"
 FORM = {
@@ -54,6 +63,8 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     expect(page.locator(f'tr[data-section="{section}"]')).to_be_visible()
     themed(page, REGION)
     screenshot(page, REGION, "sections")
+    accessible(page)
+    fits_phone(page, REGION, "sections")
     page.locator(f'tr[data-section="{section}"] a').first.click()
     screenshot(page, REGION, "section")
     page.get_by_role("link", name="履约保证金").click()
@@ -68,6 +79,8 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
         if name != "insured_name":
             page.locator(f"#f-{name}").fill(value)
     screenshot(page, REGION, "apply")
+    accessible(page)
+    fits_phone(page, REGION, "apply")
     page.get_by_role("button", name="下一步").click()
     expect(page.locator("#e-insured_name")).to_have_text("请填写名称")
     expect(page.locator(".wizard-step.is-current")).to_contain_text("完善基本信息")
@@ -98,6 +111,8 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     expect(page.locator("#payment")).to_contain_text("2100000000000000001")
     expect(page.locator(".payer-rule")).to_contain_text("须使用与投保人企业名称一致的企业账户支付")
     screenshot(page, REGION, "payment")
+    accessible(page)
+    fits_phone(page, REGION, "payment")
 
     # 上传支付凭证: an oversized or disguised file is refused beside the field; an image is taken.
     page.locator("#f-payment_voucher").set_input_files(
@@ -123,7 +138,7 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     expect(page.locator(".state-badge")).to_have_text("订单已完成")
     expect(page.locator(".progress-step.is-done")).to_have_count(5)
     expect(page.locator("#timeline")).to_contain_text("上传支付凭证")
-    expect(page.locator("#timeline")).to_contain_text("电子保单已生成")
+    expect(page.locator("#timeline")).to_contain_text("保单已生成")
     content = download(page, "下载")
     assert content.startswith(b"%PDF-")
     expect(page.locator("#invoice")).to_contain_text("开标")  # invoices wait for the bids to open
@@ -137,6 +152,8 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     page.locator("#f-email").fill("invoice@example.com")
     page.get_by_label("保存为常用发票抬头").check()
     screenshot(page, REGION, "invoice")
+    accessible(page)
+    fits_phone(page, REGION, "invoice")
     page.get_by_role("button", name="申请发票").click()
     expect(page.locator(".invoice-state")).to_have_text("已申请")
 

@@ -14,7 +14,16 @@ from playwright.sync_api import expect
 from baohan.identity.services.logins import handoff_key_set, handoff_token_make
 from tests.api import phone_make, png_bytes, tenant, uscc_make
 from tests.browser.conftest import PageFactory, assert_clean, screenshot
-from tests.browser.walk import download, issuer_for, operator_check, order_number, section_publish, themed
+from tests.browser.walk import (
+    accessible,
+    download,
+    fits_phone,
+    issuer_for,
+    operator_check,
+    order_number,
+    section_publish,
+    themed,
+)
 
 REGION = "xinjiang"
 
@@ -79,13 +88,17 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     page.get_by_role("button", name="下一步").click()
     expect(page.locator("#e-captcha")).to_have_text("请填写验证码")
     # The page came back: the file and the checks are asked again, the rest is kept.
-    expect(page.locator("#f-account_number")).to_have_value("6217000012345678")
+    expect(page.locator("#f-account_name")).to_have_value("新疆走查建设有限公司")
+    expect(page.locator("#f-account_number")).to_have_value("")  # never echoed: typed again
+    page.locator("#f-account_number").fill("6217000012345678")
     page.get_by_label("国任财产保险股份有限公司").check()
     page.locator("#f-account_permit").set_input_files(
         {"name": "permit.png", "mimeType": "image/png", "buffer": png_bytes((60, 40))}
     )
     operator_check(page, REGION, "form.apply-form", phone)
     screenshot(page, REGION, "apply")
+    accessible(page)
+    fits_phone(page, REGION, "apply")
     page.get_by_role("button", name="下一步").click()
 
     expect(page.locator(".wizard-step.is-current")).to_contain_text("确认信息")
@@ -109,6 +122,8 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     expect(page.locator("#abandon")).to_contain_text("放弃购买保函")
     expect(page.locator("#after-sales")).to_contain_text("支付遇到问题请点击")
     screenshot(page, REGION, "payment")
+    accessible(page)
+    fits_phone(page, REGION, "payment")
 
     status, body = guoren.post(f"/api/v1/issuer/orders/{number}/payment", {"outcome": "confirmed", "amount": "1000.00"})
     assert status == 200, body

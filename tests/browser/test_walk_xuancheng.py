@@ -18,7 +18,16 @@ from baohan.identity.democa import ca_create, enterprise_certificate_issue
 from baohan.identity.services.logins import ca_root_trust
 from tests.api import phone_make, tenant, uscc_make
 from tests.browser.conftest import PageFactory, assert_clean, screenshot
-from tests.browser.walk import issuer_for, operator_check, order_number, order_state, section_publish, themed
+from tests.browser.walk import (
+    accessible,
+    fits_phone,
+    issuer_for,
+    operator_check,
+    order_number,
+    order_state,
+    section_publish,
+    themed,
+)
 
 REGION = "xuancheng"
 
@@ -76,6 +85,8 @@ def test_xuancheng_walk(page_factory: PageFactory) -> None:
     expect(page.locator(".chosen-issuers")).to_contain_text("系统随机分配")
     page.get_by_label("我已阅读投保须知并同意授权").check()
     screenshot(page, REGION, "confirm")
+    accessible(page)
+    fits_phone(page, REGION, "confirm")
     page.get_by_role("button", name="提交申请").click()
     # 系统审核通过 (automatic under the pack's limit): straight to payment.
     expect(page.locator(".state-badge")).not_to_have_text("等待审核")
@@ -122,6 +133,8 @@ def test_xuancheng_walk(page_factory: PageFactory) -> None:
     page.locator("#f-account_number").fill("6217000099998888")
     operator_check(page, "xuancheng", "#refund_account", phone)
     screenshot(page, REGION, "refund")
+    accessible(page)
+    fits_phone(page, REGION, "refund")
     page.get_by_role("button", name="确认").click()
     expect(page.locator(".refund-state")).to_have_text("退保审核中")
     refund_number = page.locator(".refund-number").inner_text().strip()

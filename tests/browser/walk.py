@@ -96,3 +96,36 @@ def download(page: Page, link_text: str) -> bytes:
     path = info.value.path()
     with open(path, "rb") as handle:
         return handle.read()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+    .map((el) => el.name || el.id || el.outerHTML.slice(0, 60))"""
+OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
+# The outermost elements reaching past the right edge, to name in a failure.
+WIDE = """() => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+    .filter((el) => !el.parentElement || el.parentElement.getBoundingClientRect().right <= window.innerWidth + 1)
+    .map((el) => el.tagName.toLowerCase() + '.' + [...el.classList].join('.'))
+    .slice(0, 5)"""
+
+
+def accessible(page: Page) -> None:
+    """Every visible control has a name a screen reader can read (a tied label, or its own text)."""
+    assert page.evaluate(UNLABELLED) == [], page.url
+
+
+def fits_phone(page: Page, region: str, name: str) -> None:
+    """The page, at a phone's width, scrolls only downwards; saved as ``<name>-phone``."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        wide = page.evaluate(WIDE)
+        assert page.evaluate(OVERFLOW) <= 0, f"{page.url} is wider than a phone: {wide}"
+        from tests.browser.conftest import screenshot
+
+        screenshot(page, region, f"{name}-phone")
+    finally:
+        if size is not None:
+            page.set_viewport_size(size)

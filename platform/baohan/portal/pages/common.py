@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from baohan.guarantees.errors import DomainError, InvalidInput
-from baohan.guarantees.forms import field_choices, form_clean
+from baohan.guarantees.forms import SENSITIVE_KINDS, field_choices, form_clean
 from baohan.guarantees.models import Operator
 from baohan.guarantees.states import Actor, ActorKind
 from baohan.identity.services.humans import captcha_new
@@ -127,7 +127,13 @@ def field_views(
         canonical = CANONICAL_FIELDS[f.name]
         fixed = canonical.source in (FieldSource.SECTION, FieldSource.QUOTE)
         value = (shown or {}).get(f.name, "") if fixed else values.get(f.name, (shown or {}).get(f.name, ""))
+        hint = f.hint or ""
         if canonical.kind in (FieldKind.FILE, FieldKind.CAPTCHA, FieldKind.SMS_CODE):
+            value = ""
+        elif canonical.kind in SENSITIVE_KINDS and not fixed:
+            # Account and ID numbers are never sent back in full, not even to the one who typed them.
+            if value:
+                hint = f"{hint} 为保护账户安全，请重新填写。".strip()
             value = ""
         choices = [{"code": c.code, "label": c.label} for c in f.choices or []] or [
             {"code": c, "label": c} for c in field_choices(pack, f)
@@ -140,7 +146,7 @@ def field_views(
                 label=f.label,
                 kind=canonical.kind.value,
                 required=f.required and not fixed,
-                hint=f.hint or "",
+                hint=hint,
                 value="" if value is None else value,
                 error=errors.get(f.name, ""),
                 readonly=fixed,
