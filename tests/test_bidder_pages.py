@@ -12,7 +12,8 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from baohan.guarantees.models import Order
-from tests.api import bidder_api, centre_api, issuer_api, png_bytes, section_payload, tenant
+from tests.api import bidder_api, centre_api, issuer_api, png_bytes, section_payload, sms_code, tenant
+from tests.money import benxi_like_waiting, stripe_fake, xinjiang_waiting
 from tests.test_scenario_benxi import benxi_form
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +145,88 @@ def test_pages_send_the_anonymous_to_login_and_list_sections_for_all() -> None:
     response = client.get("/orders/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_xinjiang_abandon_asks_for_the_operator_check_and_ends_the_order() -> None:
+    waiting = xinjiang_waiting()
+    client = page_client("xinjiang", waiting.operator.user)
+    page = text(client.get(f"/orders/{waiting.number}/"))
+    assert "放弃购买保函" in page
+    assert waiting.remark_code in page  # 订单附言 with its copy button
+    assert "企业基本户" in page
+
+    # Not confirmed, then a wrong SMS code: refused beside the field, the order still waits.
+    unconfirmed = client.post(f"/orders/{waiting.number}/abandon", {"operator_phone": waiting.operator.phone})
+    assert unconfirmed.status_code == 400
+    assert re.search(r'id="e-confirm">请勾选确认放弃购买保函<', text(unconfirmed))
+    code = sms_code(waiting.bidder, "xinjiang", waiting.operator.phone, "abandon")
+    wrong = "000000" if code != "000000" else "111111"
+    values = {"operator_phone": waiting.operator.phone, "captcha": "x", "confirm": "1"}
+    refused = client.post(f"/orders/{waiting.number}/abandon", {**values, "sms_code": wrong})
+    assert refused.status_code == 400
+    assert "验证码" in text(refused)
+    assert waiting.order().state == "awaiting_payment"
+
+    done = client.post(f"/orders/{waiting.number}/abandon", {**values, "sms_code": code})
+    assert done.status_code == 302
+    assert done["Location"] == "/orders/"
+    assert waiting.order().state == "abandoned"
+    listing = text(client.get("/orders/"))
+    assert f'data-order="{waiting.number}"' not in listing  # an abandoned order disappears from the list
+
+
+def test_after_sales_from_the_order_page_and_in_the_user_centre() -> None:
+    waiting = xinjiang_waiting()
+    client = page_client("xinjiang", waiting.operator.user)
+    empty = client.post(f"/orders/{waiting.number}/after-sales", {"category": "paid_not_issued", "description": " "})
+    assert empty.status_code == 400
+    assert re.search(r'id="e-description">请描述遇到的问题<', text(empty))
+    sent = client.post(
+        f"/orders/{waiting.number}/after-sales", {"category": "paid_not_issued", "description": "已付款两小时未出函"}
+    )
+    assert sent.status_code == 302
+    records = text(client.get("/account/after-sales/"))
+    assert "已支付，未出函" in records
+    assert "已付款两小时未出函" in records
+
+
+def test_online_payment_goes_to_the_checkout_where_the_centre_takes_it() -> None:
+    waiting = benxi_like_waiting("paytest")
+    client = page_client("paytest", waiting.operator.user)
+    assert "在线支付" in text(client.get(f"/orders/{waiting.number}/"))
+    with stripe_fake() as fake:
+        response = client.post(f"/orders/{waiting.number}/checkout")
+        assert response.status_code == 302
+        assert response["Location"].startswith("https://checkout.stripe.com/")
+        assert len(fake.sessions) == 1
+    # Benxi itself takes no online payment: no button, and the action is refused with a reason.
+    benxi = benxi_like_waiting("benxi")
+    benxi_client = page_client("benxi", benxi.operator.user)
+    assert "在线支付" not in text(benxi_client.get(f"/orders/{benxi.number}/"))
+    refused = benxi_client.post(f"/orders/{benxi.number}/checkout")
+    assert refused.status_code == 400
+    assert "本中心不支持在线支付" in text(refused)
+
+
+def test_saved_invoice_titles_and_addresses() -> None:
+    _, operator = bidder_api("benxi")
+    client = page_client("benxi", operator.user)
+    assert "还没有保存的发票抬头" in text(client.get("/account/invoice-titles/"))
+    bad = client.post("/account/invoice-titles/", {"title": operator.enterprise.name, "taxpayer_id": "123"})
+    assert bad.status_code == 400
+    assert re.search(r'id="e-taxpayer_id">[^<]+<', text(bad))
+    ok = client.post(
+        "/account/invoice-titles/", {"title": operator.enterprise.name, "taxpayer_id": operator.enterprise.uscc}
+    )
+    assert ok.status_code == 302
+    assert operator.enterprise.uscc in text(client.get("/account/invoice-titles/"))
+    bad = client.post(
+        "/account/addresses/", {"recipient": "王收件", "recipient_phone": "12", "recipient_address": "本溪"}
+    )
+    assert bad.status_code == 400
+    assert re.search(r'id="e-recipient_phone">[^<]+<', text(bad))
+    ok = client.post(
+        "/account/addresses/", {"recipient": "王收件", "recipient_phone": "13700000000", "recipient_address": "本溪市"}
+    )
+    assert ok.status_code == 302
+    assert "王收件" in text(client.get("/account/addresses/"))
