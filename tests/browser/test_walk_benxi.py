@@ -15,6 +15,7 @@ from tests.browser.walk import (
     download,
     fits_phone,
     issuer_for,
+    landing_themed,
     order_number,
     order_state,
     section_publish,
@@ -41,9 +42,7 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     _, operator = bidder_api(REGION, password="Walk-2026-benxi")
     page = page_factory(REGION)
 
-    page.goto("/")
-    expect(page.locator('[data-theme="benxi"]')).to_be_visible()  # the theme's own hero
-    themed(page, REGION)
+    landing_themed(page, REGION)
     screenshot(page, REGION, "landing")
 
     # 登录: phone and password.

@@ -19,6 +19,7 @@ from tests.browser.walk import (
     download,
     fits_phone,
     issuer_for,
+    landing_themed,
     operator_check,
     order_number,
     section_publish,
@@ -51,9 +52,7 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     link, phone = handoff_link()
     page = page_factory(REGION)
 
-    page.goto("/")
-    expect(page.locator('[data-theme="xinjiang"]')).to_be_visible()
-    themed(page, REGION)
+    landing_themed(page, REGION)
     screenshot(page, REGION, "landing")
     page.goto(link)
     expect(page).to_have_url(re.compile(r"/account/$"))

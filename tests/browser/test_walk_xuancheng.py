@@ -22,11 +22,11 @@ from tests.browser.walk import (
     accessible,
     fits_phone,
     issuer_for,
+    landing_themed,
     operator_check,
     order_number,
     order_state,
     section_publish,
-    themed,
 )
 
 REGION = "xuancheng"
@@ -55,10 +55,7 @@ def test_xuancheng_walk(page_factory: PageFactory) -> None:
     page = page_factory(REGION)
     page.add_init_script(script)
 
-    page.goto("/")
-    themed(page, REGION)
-    # Xuancheng's theme draws a brand-coloured rule on top of every card.
-    assert page.evaluate("getComputedStyle(document.querySelector('.card')).borderTopWidth") == "3px"
+    landing_themed(page, REGION)
     screenshot(page, REGION, "landing")
     page.goto("/login/")
     page.get_by_role("button", name="证书登录").click()

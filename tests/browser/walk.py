@@ -36,6 +36,18 @@ def section_publish(region: str, **extra: Any) -> tuple[str, Api]:
     return code, centre
 
 
+def landing_themed(page: Page, region: str) -> None:
+    """The centre's landing page as its theme draws it: Benxi's and Xinjiang's own hero (a template
+    override), Xuancheng's brand rule over every card (its stylesheet). Deleting the override fails it."""
+    page.goto("/")
+    themed(page, region)
+    if region == "xuancheng":
+        width = page.evaluate("getComputedStyle(document.querySelector('.card')).borderTopWidth")
+        assert width == "3px", width
+    else:
+        expect(page.locator(f'[data-theme="{region}"]')).to_be_visible()
+
+
 def themed(page: Page, region: str) -> None:
     """The page wears the centre's own theme: its stylesheet and, where it has one, its hero."""
     tenant = Tenant.objects.get(code=region)
