@@ -1,11 +1,12 @@
 """URLs served on the platform's own hosts (public schema)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from baohan.portal import views
 
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

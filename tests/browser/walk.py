@@ -123,9 +123,50 @@ WIDE = """() => [...document.querySelectorAll('body *')]
     .slice(0, 5)"""
 
 
+# WCAG 2 contrast of every visible text against the background it sits on: 4.5:1, 3:1 for large text.
+LOW_CONTRAST = """() => {
+    const rgba = (s) => (s.match(/[\\d.]+/g) || [0, 0, 0, 0]).map(Number);
+    const lum = (c) => {
+        const [r, g, b] = c.slice(0, 3).map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const under = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgba(getComputedStyle(e).backgroundColor);
+            if (getComputedStyle(e).backgroundImage !== 'none') return null;  // text on a picture or gradient
+            if (c.length < 4 || c[3] === undefined || c[3] >= 1) return c;
+            if (c[3] > 0) return null;  // translucent: not judged here
+        }
+        return [255, 255, 255];
+    };
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+        const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!el.offsetParent || !ownText) continue;
+        const style = getComputedStyle(el);
+        const back = under(el);
+        if (!back) continue;
+        const a = lum(rgba(style.color)), b = lum(back);
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+        const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+        const name = el.tagName.toLowerCase() + '.' + [...el.classList].join('.');
+        if (ratio < need) out.push(name + ' ' + ratio.toFixed(2));
+    }
+    return out.slice(0, 8);
+}"""
+
+
 def accessible(page: Page) -> None:
-    """Every visible control has a name a screen reader can read (a tied label, or its own text)."""
-    assert page.evaluate(UNLABELLED) == [], page.url
+    """Every visible control has a name a screen reader can read (a tied label, or its own text),
+    and every text is readable against its background."""
+    unlabelled = page.evaluate(UNLABELLED)
+    assert unlabelled == [], f"{page.url}: unlabelled {unlabelled}"
+    faint = page.evaluate(LOW_CONTRAST)
+    assert faint == [], f"{page.url}: too little contrast {faint}"
 
 
 def fits_phone(page: Page, region: str, name: str) -> None:
