@@ -21,9 +21,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from baohan.claims.models import Claim
+from baohan.guarantees.errors import InvalidInput
 from baohan.guarantees.models import AfterSalesRequest, Order, OrderEvent
 from baohan.guarantees.states import Actor
 from baohan.identity.models import AccountEvent, EnterpriseVerification
+from baohan.identity.services.accounts import password_reset_code_send
 from baohan.identity.services.staff import staff_account_upsert
 from baohan.payments.models import Payment, PaymentVoucher, StatementLine
 from baohan.payments.services.intake import statement_lines_match, statement_lines_store
@@ -621,3 +623,19 @@ def test_staff_see_and_touch_nothing_of_another_centre() -> None:
     assert response.status_code == 400
     xj = staff_client("xinjiang")
     assert f'id="line-{lost}"' in text(xj.get("/staff/bank-lines/"))
+
+
+def test_the_bidders_sign_in_and_sms_reset_refuse_staff_accounts() -> None:
+    phone = staff_make("benxi")
+    bidders = Client(HTTP_HOST="benxi.localhost")
+    response = bidders.post("/accounts/login/", {"login": phone, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/login/"
+    assert bidders.get("/staff/").status_code == 302  # not signed in by the bidders' page
+    with pytest.raises(InvalidInput) as refused:
+        in_centre("benxi", password_reset_code_send, phone=phone)
+    assert refused.value.message == "工作人员账户请联系管理员重置密码"
+    # The staff's own page still lets them in.
+    staff = Client(HTTP_HOST="benxi.localhost")
+    assert staff.post("/staff/login/", {"phone": phone, "password": PASSWORD}).status_code == 302
+    assert staff.get("/staff/").status_code == 200

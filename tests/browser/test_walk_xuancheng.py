@@ -27,6 +27,7 @@ from tests.browser.walk import (
     order_number,
     order_state,
     section_publish,
+    tab_to,
 )
 
 REGION = "xuancheng"
@@ -80,11 +81,15 @@ def test_xuancheng_walk(page_factory: PageFactory) -> None:
     screenshot(page, REGION, "apply")
     page.get_by_role("button", name="下一步").click()
     expect(page.locator(".chosen-issuers")).to_contain_text("系统随机分配")
-    page.get_by_label("我已阅读投保须知并同意授权").check()
+    # By keyboard alone: Tab to the consent, Space to tick it, Tab to 提交申请, Enter.
+    tab_to(page, "input[name=consents]")
+    page.keyboard.press("Space")
+    expect(page.get_by_label("我已阅读投保须知并同意授权")).to_be_checked()
     screenshot(page, REGION, "confirm")
     accessible(page)
     fits_phone(page, REGION, "confirm")
-    page.get_by_role("button", name="提交申请").click()
+    tab_to(page, "button[value=submit]")
+    page.keyboard.press("Enter")
     # 系统审核通过 (automatic under the pack's limit): straight to payment.
     expect(page.locator(".state-badge")).not_to_have_text("等待审核")
     screenshot(page, REGION, "submitted")

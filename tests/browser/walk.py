@@ -182,3 +182,14 @@ def fits_phone(page: Page, region: str, name: str) -> None:
     finally:
         if size is not None:
             page.set_viewport_size(size)
+
+
+def tab_to(page: Page, selector: str, *, limit: int = 80) -> None:
+    """Move the keyboard focus with Tab alone until ``selector`` has it: the control is reachable
+    without a mouse, in the page's order."""
+    target = page.locator(selector).first
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("(el) => el === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} is not reachable with Tab on {page.url}")

@@ -6,9 +6,11 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from baohan.guarantees.forms import phone_clean
 from baohan.identity.models import UserPhone
@@ -64,6 +66,17 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_verification_code_sms(self, user: AbstractBaseUser, phone: str, code: str, **kwargs: Any) -> None:
         sms_code_queue(phone=phone, code=code)
+
+    def pre_login(self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) -> HttpResponse | None:
+        """The bidders' sign-in (password, SMS code) is not the staff's: they sign in at /staff/login/."""
+        if isinstance(user, User) and user.is_staff:
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            messages.error(request, "工作人员账户请在工作台登录")
+            return redirect("staff:login")
+        response: HttpResponse | None = super().pre_login(request, user, **kwargs)
+        return response
 
     def login(self, request: HttpRequest, user: AbstractBaseUser) -> None:
         super().login(request, user)

@@ -37,8 +37,11 @@ def account_event_record(
 
 
 def password_reset_code_send(*, phone: str) -> SmsCode:
-    if not UserPhone.objects.filter(phone=phone).exists():
+    owner = UserPhone.objects.filter(phone=phone).values_list("user__is_staff", flat=True).first()
+    if owner is None:
         raise InvalidInput("phone_not_registered", "该手机号未注册", field="phone", label="手机号码")
+    if owner:  # staff passwords are set by the centre's administrator (staff_user), never by SMS
+        raise InvalidInput("staff_account", "工作人员账户请联系管理员重置密码", field="phone", label="手机号码")
     return sms_code_issue(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET)
 
 
