@@ -162,6 +162,26 @@ def test_a_changed_pack_must_change_its_version(tmp_path: Path, region_pack_data
     assert counts() == before
 
 
+def test_an_engine_upgrade_that_adds_defaults_leaves_an_unchanged_pack_unchanged(
+    tmp_path: Path, region_pack_data: Any
+) -> None:
+    """A version published by an older engine carries the digest that engine computed (without the
+    defaults added since); the same file onboarded again is still the same pack, not a conflict."""
+    benxi = Tenant.objects.get(code="benxi")
+    current = benxi.current_rule_pack
+    RulePackVersion.objects.filter(pk=current.pk).update(digest="0" * 64)  # as an older engine saw it
+    before = counts()
+    output = onboard(Path("regions/benxi.yaml"), "benxi.localhost")
+    assert output.strip().startswith("Unchanged: benxi already has this rule pack")
+    assert counts() == before
+    # A real change under the same version is still refused.
+    data = region_pack_data("benxi")
+    data["centre"]["hotlines"] = ["024-12345678"]
+    with pytest.raises(CommandError):
+        call_command("onboard_region", str(write_pack(tmp_path, data)), "--domain=benxi.localhost", stderr=StringIO())
+    assert counts() == before
+
+
 def test_sql_key_words_are_valid_centre_codes(tmp_path: Path, region_pack_data: Any) -> None:
     data = fourth_pack(region_pack_data)
     data["centre"]["code"] = "order"
