@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from baohan.guarantees.errors import Conflict, DomainError, InvalidInput
-from baohan.guarantees.models import Order
+from baohan.guarantees.models import Enterprise, Order
 from baohan.guarantees.quotes import quote_for_issuer
 from baohan.guarantees.selectors import order_get_for_enterprise, state_label
 from baohan.guarantees.services import orders
@@ -193,6 +193,10 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
         orders.section_accepting(section=section)
     except DomainError as exc:
         context["closed"] = exc.message
+    enterprise = operator_of(request).enterprise
+    if pack.enterprise.manual_review and enterprise.verification != Enterprise.Verification.VERIFIED:
+        context["closed"] = "企业信息认证通过后才能申请保函，请先在用户中心完成企业信息认证。"
+        context["verify_first"] = True
     return render(request, "portal/apply.html", context, status=400 if errors or top_error else 200)
 
 
