@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
+from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
 from baohan.identity.services.logins import handoff_key_set, handoff_token_make
+from baohan.payments.models import StatementLine
 from tests.api import phone_make, png_bytes, tenant, uscc_make
 from tests.browser.conftest import PageFactory, assert_clean, screenshot
 from tests.browser.walk import (
@@ -22,9 +27,12 @@ from tests.browser.walk import (
     landing_themed,
     operator_check,
     order_number,
+    order_state,
     section_publish,
     themed,
+    unique,
 )
+from tests.money import statement_csv
 
 REGION = "xinjiang"
 
@@ -124,8 +132,22 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     accessible(page)
     fits_phone(page, REGION, "payment")
 
-    status, body = guoren.post(f"/api/v1/issuer/orders/{number}/payment", {"outcome": "confirmed", "amount": "1000.00"})
-    assert status == 200, body
+    # The bidder transfers from the basic account with the 订单附言; the insurer's bank statement is
+    # imported and matched by the remark code (the bank itself is the one thing not on this machine).
+    transfer = StatementLine(
+        row=1,
+        reference=unique("SN"),
+        booked_at=timezone.now().replace(microsecond=0) - timedelta(minutes=5),
+        amount=Decimal("1000.00"),
+        payer_name="新疆走查建设有限公司",
+        payer_account="6217000012345678",
+        payer_bank="中国建设银行乌鲁木齐分行",
+        remark=f"投标保费 {remark}",
+    )
+    statement = SimpleUploadedFile("statement.csv", statement_csv([transfer]), "text/csv")
+    response = guoren.client.post("/api/v1/issuer/statements", {"file": statement})
+    assert response.status_code == 201, response.content
+    assert order_state(REGION, number) == "awaiting_issue"
     status, body = guoren.post(f"/api/v1/issuer/orders/{number}/issue", {})
     assert status == 200, body
     page.reload()
