@@ -8,5 +8,6 @@ from baohan.portal import views
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
     path("admin/", admin.site.urls),
+    path("console/", include("baohan.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

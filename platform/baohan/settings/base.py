@@ -55,6 +55,7 @@ SHARED_APPS = [
     "axes",
     "baohan.portal",
     "baohan.ops",
+    "baohan.console",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -17,7 +17,7 @@ from baohan.guarantees.models import Enterprise, Invoice, InvoiceAddress, Invoic
 from baohan.guarantees.services.orders import order_lock, subject_move, transition_check
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.states import INVOICE_TRANSITIONS, NEW, Actor, ActorKind
-from baohan.rulepacks.models import InvoiceCondition, InvoiceForm, InvoiceType, OrderState
+from baohan.rulepacks.models import InvoiceCondition, InvoiceForm, InvoiceType, OrderState, RulePack
 from tenants.selectors import pack_in_force
 
 CONDITION_TEXT = {InvoiceCondition.BID_OPENED: "标段开标后", InvoiceCondition.ORDER_COMPLETED: "订单完成后"}
@@ -43,14 +43,21 @@ class InvoiceEligibility:
 
 def invoice_eligibility(*, order: Order) -> InvoiceEligibility:
     pack, version = pack_in_force()
+    return invoice_rules_decide(
+        pack=pack, version=version, issued=order.state == OrderState.ISSUED, opened=section_bid_opened(order.section)
+    )
+
+
+def invoice_rules_decide(*, pack: RulePack, version: int, issued: bool, opened: bool) -> InvoiceEligibility:
+    """The decision on given facts (also used to replay recorded requests under another pack)."""
     if not pack.invoice.enabled:
         return InvoiceEligibility(False, "本中心不支持在线申请发票", version)
     for condition in pack.invoice.opens_when:
-        if condition == InvoiceCondition.BID_OPENED and not section_bid_opened(order.section):
+        if condition == InvoiceCondition.BID_OPENED and not opened:
             return InvoiceEligibility(False, f"{CONDITION_TEXT[condition]}方可申请发票", version)
-        if condition == InvoiceCondition.ORDER_COMPLETED and order.state != OrderState.ISSUED:
+        if condition == InvoiceCondition.ORDER_COMPLETED and not issued:
             return InvoiceEligibility(False, f"{CONDITION_TEXT[condition]}方可申请发票", version)
-    if order.state != OrderState.ISSUED:
+    if not issued:
         return InvoiceEligibility(False, "仅已出函且未退保的订单可以申请发票", version)
     return InvoiceEligibility(True, "可以申请发票", version)
 

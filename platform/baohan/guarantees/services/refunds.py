@@ -60,8 +60,19 @@ def refund_rules_evaluate(
     *, pack: RulePack, version: int, section: Section, trigger: RefundTrigger
 ) -> RefundEligibility:
     """The first rule whose every stated condition holds decides; else the pack's default."""
-    status = SectionStatus(section.status)
-    opened = section_bid_opened(section)
+    return refund_rules_decide(
+        pack=pack,
+        version=version,
+        status=SectionStatus(section.status),
+        opened=section_bid_opened(section),
+        trigger=trigger,
+    )
+
+
+def refund_rules_decide(
+    *, pack: RulePack, version: int, status: SectionStatus, opened: bool, trigger: RefundTrigger
+) -> RefundEligibility:
+    """The decision on given facts (also used to replay recorded requests under another pack)."""
     for rule in pack.refund_rules:
         when = rule.when
         if when.bid_opened is not None and when.bid_opened != opened:

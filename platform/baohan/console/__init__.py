@@ -1,0 +1,1 @@
+"""The platform console: centres, their rule packs, themes, credentials, billing and who may act."""

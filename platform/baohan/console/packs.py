@@ -1,0 +1,148 @@
+"""Rule packs in the console: edit, validate, compare with the live version, preview what would
+change, publish as a new version, roll back by publishing an older one again."""
+
+from __future__ import annotations
+
+import difflib
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from baohan.console.access import centre_admin_check, console_page, tenant_for
+from baohan.console.audit import console_action_record
+from baohan.console.preview import pack_preview
+from baohan.console.views import console_render
+from baohan.rulepacks.loader import RulePackError, rulepack_load_text
+from baohan.rulepacks.models import RulePack
+from tenants.models import RulePackVersion, Tenant
+from tenants.services import OnboardingError, tenant_onboard
+
+PREVIEW_DAYS = (7, 30, 90, 365)
+
+
+def _diff(old: str, new: str, *, old_name: str, new_name: str) -> list[tuple[str, str]]:
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), old_name, new_name, lineterm="", n=2)
+    return [("add" if ln.startswith("+") else "del" if ln.startswith("-") else "", ln) for ln in lines]
+
+
+def _check(tenant: Tenant, source: str) -> tuple[RulePack | None, list[str]]:
+    try:
+        pack = rulepack_load_text(source, file=f"{tenant.code}.yaml")
+    except RulePackError as exc:
+        return None, [str(p) for p in exc.problems]
+    if pack.centre.code != tenant.code:
+        return None, [f"{tenant.code}.yaml: centre.code: 应为 {tenant.code!r}（不能在此更改交易中心代码）"]
+    return pack, []
+
+
+def _publish(request: HttpRequest, tenant: Tenant, source: str, *, action: str, extra: dict[str, object]) -> int:
+    live = tenant.current_rule_pack
+    result = tenant_onboard(source_text=source, source_name=f"{tenant.code}.yaml", domains=[])
+    console_action_record(
+        actor=request.user,
+        action=action,
+        tenant=tenant,
+        detail={
+            "from_version": live.number if live else None,
+            "to_version": result.version.number,
+            "label": result.version.label,
+            "new_version": result.new_version,
+            **extra,
+        },
+    )
+    return result.version.number
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def pack_edit(request: HttpRequest, code: str) -> HttpResponse:
+    tenant = tenant_for(request.user, code)
+    live = tenant.current_rule_pack
+    source = request.POST.get("source", "") if request.method == "POST" else (live.source_text if live else "")
+    upload = request.FILES.get("pack")
+    if upload is not None:
+        source = upload.read().decode("utf-8", errors="replace")
+    action = request.POST.get("action", "")
+    try:
+        days = int(request.POST.get("days", "30"))
+    except ValueError:
+        days = 30
+    days = days if days in PREVIEW_DAYS else 30
+    context: dict[str, object] = {
+        "tenant": tenant,
+        "live": live,
+        "source": source,
+        "days": days,
+        "day_choices": PREVIEW_DAYS,
+    }
+    if request.method == "POST":
+        pack, problems = _check(tenant, source)
+        context["problems"] = problems
+        if pack is not None:
+            context["diff"] = _diff(
+                live.source_text if live else "",
+                source,
+                old_name=f"V{live.number if live else 0}",
+                new_name="新版本",
+            )
+            if action in ("preview", "publish"):
+                preview = pack_preview(tenant=tenant, candidate=pack, days=days)
+                context["preview"] = preview
+            if action == "publish":
+                centre_admin_check(request.user, tenant)
+                if request.POST.get("previewed") != "1":
+                    context["problems"] = ["发布前请先预览变更影响，确认后再发布"]
+                else:
+                    try:
+                        number = _publish(
+                            request,
+                            tenant,
+                            source,
+                            action="pack_publish",
+                            extra={"changes": len(preview.changes), "days": days},
+                        )
+                    except (RulePackError, OnboardingError) as exc:
+                        context["problems"] = [str(exc)]
+                    else:
+                        messages.success(request, f"已发布规则版本 V{number}")
+                        return redirect("console:tenant", code=tenant.code)
+        status = 400 if context.get("problems") else 200
+        return console_render(request, "console/pack_edit.html", context, status=status)
+    return console_render(request, "console/pack_edit.html", context)
+
+
+@console_page
+@require_POST
+def pack_republish(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """回滚: the older version's pack, published again as the newest version. Decisions already made
+    keep the version they were made under."""
+    tenant = tenant_for(request.user, code)
+    centre_admin_check(request.user, tenant)
+    old = RulePackVersion.objects.filter(tenant=tenant, number=number).first()
+    if old is None:
+        raise Http404("没有该规则版本")
+    try:
+        new_number = _publish(request, tenant, old.source_text, action="pack_rollback", extra={"restored": number})
+    except (RulePackError, OnboardingError) as exc:
+        messages.error(request, f"回滚失败：{exc}")
+    else:
+        messages.success(request, f"已将 V{number} 重新发布为 V{new_number}")
+    return redirect("console:tenant", code=tenant.code)
+
+
+@console_page
+def pack_version(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    tenant = tenant_for(request.user, code)
+    version = RulePackVersion.objects.filter(tenant=tenant, number=number).first()
+    if version is None:
+        raise Http404("没有该规则版本")
+    live = tenant.current_rule_pack
+    diff = _diff(
+        version.source_text,
+        live.source_text if live else "",
+        old_name=f"V{number}",
+        new_name=f"V{live.number if live else 0}",
+    )
+    return console_render(request, "console/pack_version.html", {"tenant": tenant, "version": version, "diff": diff})

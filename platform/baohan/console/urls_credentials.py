@@ -1,0 +1,5 @@
+"""Console URLs: credentials."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,140 @@
+"""Console pages on the platform host: centres, onboarding, packs, the action log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from baohan.console.access import (
+    console_page,
+    is_platform_admin,
+    issuer_codes_of,
+    platform_admin_page,
+    tenant_for,
+    tenants_visible,
+)
+from baohan.console.audit import console_action_record
+from baohan.console.models import BulkOperation, ConsoleAction
+from baohan.console.operations import bulk_operation_start
+from baohan.console.selectors import tenant_figures
+from baohan.rulepacks.loader import RulePackError
+from tenants.services import OnboardingError, tenant_onboard
+
+
+def console_render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    return render(request, template, {"console_admin": is_platform_admin(request.user), **context}, status=status)
+
+
+class ConsoleLogin(auth_views.LoginView):
+    template_name = "console/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return "/console/"
+
+
+@console_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    rows = [
+        tenant_figures(tenant=t, issuer_codes=issuer_codes_of(request.user, t))
+        for t in tenants_visible(request.user).select_related("current_rule_pack").prefetch_related("domains")
+    ]
+    return console_render(request, "console/dashboard.html", {"rows": rows})
+
+
+@console_page
+def tenant_detail(request: HttpRequest, code: str) -> HttpResponse:
+    tenant = tenant_for(request.user, code)
+    return console_render(
+        request,
+        "console/tenant.html",
+        {
+            "tenant": tenant,
+            "figures": tenant_figures(tenant=tenant, issuer_codes=issuer_codes_of(request.user, tenant)),
+            "versions": tenant.rule_packs.order_by("-number"),
+            "actions": ConsoleAction.objects.filter(tenant=tenant)[:20],
+        },
+    )
+
+
+@platform_admin_page
+@require_http_methods(["GET", "POST"])
+def tenant_create(request: HttpRequest) -> HttpResponse:
+    """接入交易中心: the same path as ``onboard_region``: a pack (uploaded or pasted), its hosts."""
+    problems: list[str] = []
+    source, domains = "", ""
+    if request.method == "POST":
+        upload = request.FILES.get("pack")
+        source = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("source", "")
+        domains = request.POST.get("domains", "")
+        if not source.strip():
+            problems = ["请上传或粘贴规则包（YAML）"]
+        else:
+            try:
+                result = tenant_onboard(
+                    source_text=source,
+                    source_name=getattr(upload, "name", "") or "console.yaml",
+                    domains=domains.replace(",", " ").split(),
+                )
+            except RulePackError as exc:
+                problems = [str(p) for p in exc.problems]
+            except OnboardingError as exc:
+                problems = list(exc.problems)
+            else:
+                console_action_record(
+                    actor=request.user,
+                    action="tenant_onboard",
+                    tenant=result.tenant,
+                    detail={
+                        "created": result.created,
+                        "version": result.version.number,
+                        "label": result.version.label,
+                        "domains_added": result.domains_added,
+                    },
+                )
+                verb = "已接入" if result.created else "已更新"
+                messages.success(request, f"{result.tenant.name} {verb}，规则版本 V{result.version.number}")
+                return redirect("console:tenant", code=result.tenant.code)
+    return console_render(
+        request,
+        "console/tenant_create.html",
+        {"problems": problems, "source": source, "domains": domains},
+        status=400 if problems else 200,
+    )
+
+
+@console_page
+def actions(request: HttpRequest) -> HttpResponse:
+    qs = ConsoleAction.objects.select_related("tenant")
+    if not is_platform_admin(request.user):
+        qs = qs.filter(tenant__in=tenants_visible(request.user))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return console_render(request, "console/actions.html", {"page": page})
+
+
+@platform_admin_page
+@require_http_methods(["GET", "POST"])
+def operations(request: HttpRequest) -> HttpResponse:
+    """批量操作: start one (POST), and follow the latest ones' progress (the page refreshes itself
+    while one runs)."""
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        if kind not in BulkOperation.Kind.values:
+            messages.error(request, "未知的批量操作")
+        else:
+            op = bulk_operation_start(kind=kind, actor=request.user)
+            messages.success(request, f"已开始：{op.get_kind_display()}")
+        return redirect("console:operations")
+    recent = list(BulkOperation.objects.select_related("started_by")[:10])
+    running = any(op.state in (BulkOperation.State.QUEUED, BulkOperation.State.RUNNING) for op in recent)
+    return console_render(
+        request,
+        "console/operations.html",
+        {"operations": recent, "running": running, "kinds": BulkOperation.Kind.choices},
+    )
