@@ -137,7 +137,7 @@ def tenant_onboard_file(*, path: Path, domains: list[str]) -> OnboardResult:
     return tenant_onboard(source_text=rulepack_read_text(path), source_name=str(path), domains=domains)
 
 
-def _digest_today(version: RulePackVersion) -> str:
+def digest_today(version: RulePackVersion) -> str:
     """The digest of a published version's source as this engine reads it ("" if it no longer loads)."""
     try:
         return rulepack_digest(rulepack_load_text(version.source_text, file=version.source_name))
@@ -156,7 +156,7 @@ def _rulepack_publish(
     for published in tenant.rule_packs.filter(label=pack.version).exclude(digest=digest):
         # A digest is taken of the pack as the engine of its day read it: an engine that has since
         # given the pack new defaults reads the same file differently. Same file, same pack.
-        if _digest_today(published) != digest:
+        if digest_today(published) != digest:
             raise OnboardingError(
                 [
                     f"{source_name}: version: {pack.version!r} is already published with other content; "

@@ -48,7 +48,10 @@ def _theme_has_static(theme: str, path: str) -> bool:
 
 
 def theme_static_url(path: str, theme: str | None = None) -> str:
-    """URL of ``path`` in the theme's static folder, else in base's; "" when neither has it."""
+    """URL of ``path`` in the theme's static folder, else in base's; "" when neither has it.
+    A logo uploaded in the console (``branding/<centre>/...``) is served by the site itself."""
+    if path.startswith("branding/"):
+        return f"/{path}"
     for candidate in (theme or current_theme(), BASE_THEME):
         if _theme_has_static(candidate, path):
             return staticfiles_storage.url(f"themes/{candidate}/{path}")

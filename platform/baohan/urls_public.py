@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("baohan.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("branding/<slug:code>/<str:name>", views.branding_file, name="branding"),
 ]

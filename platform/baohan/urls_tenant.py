@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("verify", verify_page, name="verify"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("branding/<slug:code>/<str:name>", views.branding_file, name="branding"),
     path("staff/", include("baohan.portal.staff_urls")),
     path("", include("baohan.portal.urls")),
     path("api/v1/site", views.SiteApi.as_view(), name="api-site"),

@@ -14,10 +14,10 @@ from baohan.console.access import centre_admin_check, console_page, tenant_for
 from baohan.console.audit import console_action_record
 from baohan.console.preview import pack_preview
 from baohan.console.views import console_render
-from baohan.rulepacks.loader import RulePackError, rulepack_load_text
+from baohan.rulepacks.loader import RulePackError, rulepack_digest, rulepack_load_text
 from baohan.rulepacks.models import RulePack
 from tenants.models import RulePackVersion, Tenant
-from tenants.services import OnboardingError, tenant_onboard
+from tenants.services import OnboardingError, digest_today, tenant_onboard
 
 PREVIEW_DAYS = (7, 30, 90, 365)
 
@@ -34,6 +34,10 @@ def _check(tenant: Tenant, source: str) -> tuple[RulePack | None, list[str]]:
         return None, [str(p) for p in exc.problems]
     if pack.centre.code != tenant.code:
         return None, [f"{tenant.code}.yaml: centre.code: 应为 {tenant.code!r}（不能在此更改交易中心代码）"]
+    digest = rulepack_digest(pack)
+    for published in tenant.rule_packs.filter(label=pack.version).exclude(digest=digest):
+        if digest_today(published) != digest:
+            return None, [f"{tenant.code}.yaml: version: {pack.version!r} 已发布过其他内容，请更换版本号"]
     return pack, []
 
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from baohan.console import packs, views
+from baohan.console import packs, themes, views
 
 app_name = "console"
 
@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/new", views.tenant_create, name="tenant_create"),
     path("centres/<slug:code>/", views.tenant_detail, name="tenant"),
     path("centres/<slug:code>/pack", packs.pack_edit, name="pack_edit"),
+    path("centres/<slug:code>/theme", themes.theme_edit, name="theme"),
+    path("centres/<slug:code>/theme/preview", themes.theme_preview, name="theme_preview"),
     path("centres/<slug:code>/pack/<int:number>/", packs.pack_version, name="pack_version"),
     path("centres/<slug:code>/pack/<int:number>/republish", packs.pack_republish, name="pack_republish"),
     path("actions/", views.actions, name="actions"),

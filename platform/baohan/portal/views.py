@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,14 +14,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from baohan.portal.login_methods import login_choices
+from baohan.rulepacks.models import RulePack
 from baohan.sections.selectors import section_list_upcoming
+from tenants.models import Tenant
 from tenants.selectors import current_tenant, tenant_list_active, tenant_rule_pack
 
 
 def landing(request: HttpRequest) -> HttpResponse:
     tenant = current_tenant()
     assert tenant is not None  # the tenant URLconf is only routed for tenant hosts
-    pack = tenant_rule_pack(tenant=tenant)
+    return render(request, "portal/landing.html", landing_context(tenant=tenant, pack=tenant_rule_pack(tenant=tenant)))
+
+
+def landing_context(*, tenant: Tenant, pack: RulePack) -> dict[str, Any]:
+    """What the landing page shows, for the pack in force or a candidate being previewed."""
     project_types = {pt.code: pt.label for pt in pack.sections.project_types}
     sections = [
         {
@@ -35,12 +42,31 @@ def landing(request: HttpRequest) -> HttpResponse:
         }
         for s in section_list_upcoming(limit=8)
     ]
-    context = {
+    return {
         "login_choices": login_choices(pack),
         "sections": sections,
         "rule_pack_version": tenant.current_rule_pack.number if tenant.current_rule_pack else None,
     }
-    return render(request, "portal/landing.html", context)
+
+
+BRANDING_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
+
+
+def branding_file(request: HttpRequest, code: str, name: str) -> HttpResponse:
+    """A logo uploaded in the console. A centre's host serves its own only; the platform host (the
+    console's preview) serves any. Content-addressed, so cached for good."""
+    tenant = current_tenant()
+    extension = name.rsplit(".", 1)[-1]
+    if (tenant is not None and tenant.code != code) or extension not in BRANDING_TYPES or "/" in name:
+        raise Http404()
+    path = f"branding/{code}/{name}"
+    if not default_storage.exists(path):
+        raise Http404()
+    with default_storage.open(path, "rb") as handle:
+        response = HttpResponse(handle.read(), content_type=BRANDING_TYPES[extension])
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def platform_home(request: HttpRequest) -> HttpResponse:
