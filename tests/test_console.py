@@ -14,7 +14,7 @@ import yaml
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_exists, tenant_context
@@ -244,3 +244,31 @@ def test_bulk_operations_on_the_command_line_show_progress() -> None:
     assert any(line.startswith("[") and f"{total}/{total}" in line for line in lines), lines
     assert any("benxi: ok" in line for line in lines)
     assert lines[-1].endswith(f"all {total} centres done")
+
+
+def test_console_users_are_made_on_the_command_line_with_checked_roles() -> None:
+    out = io.StringIO()
+    call_command(
+        "console_user",
+        "zijin-ops",
+        "--role=issuer_staff",
+        "--centre=benxi",
+        "--issuer=zijin",
+        "--password=zijin-pass-2026",
+        stdout=out,
+    )
+    assert out.getvalue().strip() == "zijin-ops: 出函机构工作人员 (benxi)"
+    role = ConsoleRole.objects.get(user__username="zijin-ops")
+    assert (role.tenant.code, role.issuer_code) == ("benxi", "zijin")
+    for bad, message in (
+        (["--role=issuer_staff", "--centre=benxi", "--issuer=guoren"], "不在该中心的名单中"),
+        (["--role=centre_staff", "--centre=nowhere"], "交易中心 nowhere 不存在"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("console_user", "someone", *bad, "--password=someone-pass-2026", stdout=io.StringIO())
+    assert not User.objects.filter(username="someone").exists()
+    client = Client(HTTP_HOST="localhost")
+    client.post("/console/login/", {"username": "zijin-ops", "password": "zijin-pass-2026"})
+    page = text(client.get("/console/"))
+    assert 'data-tenant="benxi"' in page
+    assert 'data-tenant="xinjiang"' not in page

@@ -28,5 +28,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{tenant.code}: {created} demo section(s) created")
             for item in accounts:
                 self.stdout.write(f"{tenant.code}: {item}")
+        from django.contrib.auth.models import User
+
+        from baohan.console.services import DEMO_CONSOLE_PASSWORD, DEMO_CONSOLE_USER, console_user_grant
+
+        if not User.objects.filter(username=DEMO_CONSOLE_USER).exists():
+            console_user_grant(username=DEMO_CONSOLE_USER, kind="platform_admin", password=DEMO_CONSOLE_PASSWORD)
         self.stdout.write(f"demo bidder login (phone and password): 13800000000 / {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"console (platform admin): http://localhost:8000/console/ {DEMO_CONSOLE_USER} / {DEMO_CONSOLE_PASSWORD}"
+        )
         self.stdout.write("demo hand-off link and CA driver: http://<centre>.localhost:8000/dev/")
