@@ -23,6 +23,9 @@ from baohan.console.models import BulkOperation, ConsoleAction, ConsoleRole
 from baohan.guarantees.models import Refund
 from tenants.models import RulePackVersion, Tenant
 from tests.api import bidder_api, centre_api, issuer_api, section_payload, sms_code, tenant
+from tests.test_scenario_benxi import benxi_form
+
+BENXI_CONSENTS = ["broker_notice", "clauses_read", "broker_documents_read"]
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +275,28 @@ def test_console_users_are_made_on_the_command_line_with_checked_roles() -> None
     page = text(client.get("/console/"))
     assert 'data-tenant="benxi"' in page
     assert 'data-tenant="xinjiang"' not in page
+
+
+def test_issuer_staff_see_only_their_own_orders() -> None:
+    new = {"issuer_codes": ["zijin"], "deposit_kind": "bid", "issuer_kind": "insurer"}
+    centre = centre_api("benxi")
+    numbers = {}
+    for issuer in ("zijin", "yongan"):
+        code = f"BX-CONSOLE-{issuer}"
+        centre.put(f"/api/v1/centre/sections/{code}", section_payload(project_type="housing", amount="10000.00"))
+        bidder, _ = bidder_api("benxi")
+        status, order = bidder.post(
+            "/api/v1/orders/", {**new, "issuer_codes": [issuer], "section": code, "form": benxi_form()}
+        )
+        assert status == 201, order
+        bidder.post(f"/api/v1/orders/{order['number']}/submit", {"consents": BENXI_CONSENTS})
+        numbers[issuer] = order["number"]
+    _, zijin = console_user("issuer_staff", "benxi", "zijin")
+    page = text(zijin.get("/console/centres/benxi/orders/"))
+    assert f'data-order="{numbers["zijin"]}"' in page
+    assert f'data-order="{numbers["yongan"]}"' not in page
+    _, staff = console_user("centre_staff", "benxi")
+    page = text(staff.get("/console/centres/benxi/orders/"))
+    assert f'data-order="{numbers["zijin"]}"' in page
+    assert f'data-order="{numbers["yongan"]}"' in page
+    assert zijin.get("/console/centres/xinjiang/orders/").status_code == 404

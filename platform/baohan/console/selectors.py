@@ -51,3 +51,43 @@ def tenant_figures(*, tenant: Tenant, issuer_codes: list[str] | None = None) -> 
     figures.orders = sum(counts.values())
     figures.issued_premium = premium or Decimal("0.00")
     return figures
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    number: str
+    section: str
+    enterprise: str
+    issuer_code: str
+    premium: Decimal
+    state: str
+    state_label: str
+    created_at: object
+
+
+def tenant_orders(
+    *, tenant: Tenant, issuer_codes: list[str] | None, search: str = "", state: str = "", limit: int = 100
+) -> list[OrderRow]:
+    """A centre's orders, newest first, narrowed to ``issuer_codes`` (None: all)."""
+    pack = tenant_rule_pack(tenant=tenant)
+    with tenant_context(tenant):
+        qs = Order.objects.exclude(state="draft").select_related("section", "enterprise").order_by("-id")
+        if issuer_codes is not None:
+            qs = qs.filter(issuer_code__in=issuer_codes)
+        if search:
+            qs = qs.filter(number__icontains=search) | qs.filter(section__code__icontains=search)
+        if state:
+            qs = qs.filter(state=state)
+        return [
+            OrderRow(
+                o.number,
+                o.section.code,
+                o.enterprise.name,
+                o.issuer_code,
+                o.premium,
+                o.state,
+                state_label(pack=pack, state=o.state),
+                o.created_at,
+            )
+            for o in qs[:limit]
+        ]

@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/<slug:code>/", views.tenant_detail, name="tenant"),
     path("centres/<slug:code>/pack", packs.pack_edit, name="pack_edit"),
     path("centres/<slug:code>/theme", themes.theme_edit, name="theme"),
+    path("centres/<slug:code>/orders/", views.tenant_orders_page, name="orders"),
     path("centres/<slug:code>/theme/preview", themes.theme_preview, name="theme_preview"),
     path("centres/<slug:code>/pack/<int:number>/", packs.pack_version, name="pack_version"),
     path("centres/<slug:code>/pack/<int:number>/republish", packs.pack_republish, name="pack_republish"),

@@ -22,7 +22,7 @@ from baohan.console.access import (
 from baohan.console.audit import console_action_record
 from baohan.console.models import BulkOperation, ConsoleAction
 from baohan.console.operations import bulk_operation_start
-from baohan.console.selectors import tenant_figures
+from baohan.console.selectors import tenant_figures, tenant_orders
 from baohan.rulepacks.loader import RulePackError
 from tenants.services import OnboardingError, tenant_onboard
 
@@ -137,4 +137,16 @@ def operations(request: HttpRequest) -> HttpResponse:
         request,
         "console/operations.html",
         {"operations": recent, "running": running, "kinds": BulkOperation.Kind.choices},
+    )
+
+
+@console_page
+def tenant_orders_page(request: HttpRequest, code: str) -> HttpResponse:
+    """A centre's orders; issuer staff see only their own issuer's."""
+    tenant = tenant_for(request.user, code)
+    search = request.GET.get("q", "").strip()[:64]
+    state = request.GET.get("state", "").strip()[:20]
+    rows = tenant_orders(tenant=tenant, issuer_codes=issuer_codes_of(request.user, tenant), search=search, state=state)
+    return console_render(
+        request, "console/orders.html", {"tenant": tenant, "rows": rows, "search": search, "state": state}
     )
