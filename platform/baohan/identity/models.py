@@ -132,9 +132,40 @@ class HandoffKey(models.Model):
     secret = EncryptedCharField()
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the key is rotated: tokens it signs are accepted until then (the overlap), never after.
+    retire_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.key_id
+
+
+class IntegrationSetting(models.Model):
+    """One value of a centre's own integration settings (SMS provider, Stripe), preferred to the
+    platform's global settings. Encrypted at rest; a secret is never shown again, only its last
+    characters. The value in force has no ``expires_at``; a replaced value keeps one (a replaced
+    webhook secret stays valid for an overlap, any other replaced value expires at once)."""
+
+    class Kind(models.TextChoices):
+        SMS = "sms", "短信服务"
+        STRIPE = "stripe", "Stripe 在线支付"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=40)
+    value = EncryptedCharField()
+    is_secret = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "name"], condition=models.Q(expires_at__isnull=True), name="integration_setting_current"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.name}"
 
 
 class HandoffUse(models.Model):

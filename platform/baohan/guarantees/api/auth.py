@@ -3,9 +3,7 @@ of this centre's schema: a credential made on one centre does not exist on anoth
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,27 +15,11 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from baohan.guarantees.models import ApiCredential, Operator
+from baohan.guarantees.services.credentials import credential_create as credential_create
+from baohan.guarantees.services.credentials import credential_is_valid, secret_hash
 from baohan.guarantees.states import Actor, ActorKind
 
 SCHEME = "Bearer"
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def credential_create(
-    *, kind: str, issuer_code: str = "", label: str = "", key_id: str = "", secret: str = ""
-) -> tuple[ApiCredential, str]:
-    """A new credential; the returned token (``<key id>.<secret>``) is shown once and never stored.
-
-    ``key_id`` and ``secret`` are generated unless given (the demo data gives fixed ones)."""
-    key_id = key_id or secrets.token_hex(8)
-    secret = secret or secrets.token_urlsafe(32)
-    credential = ApiCredential.objects.create(
-        kind=kind, issuer_code=issuer_code, key_id=key_id, secret_hash=secret_hash(secret), label=label
-    )
-    return credential, f"{key_id}.{secret}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +48,11 @@ class CredentialAuthentication(authentication.BaseAuthentication):
         credential = ApiCredential.objects.filter(key_id=key_id, is_active=True).first() if key_id else None
         if credential is None or not hmac.compare_digest(credential.secret_hash, secret_hash(secret)):
             raise exceptions.AuthenticationFailed("凭证无效")
-        ApiCredential.objects.filter(pk=credential.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # A rotated credential works until its overlap ends, never after.
+        if not credential_is_valid(credential, now=now):
+            raise exceptions.AuthenticationFailed("凭证已失效")
+        ApiCredential.objects.filter(pk=credential.pk).update(last_used_at=now)
         return ApiPrincipal(credential), credential
 
     def authenticate_header(self, request: Request) -> str:

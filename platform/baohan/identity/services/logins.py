@@ -187,7 +187,9 @@ def ca_account_take(*, identity: CertificateIdentity) -> AbstractUser:
 def handoff_key_set(*, key_id: str, secret: str) -> HandoffKey:
     if len(secret) < 32:
         raise InvalidInput("secret_too_short", "密钥至少32个字符", field="secret")
-    key, _ = HandoffKey.objects.update_or_create(key_id=key_id, defaults={"secret": secret, "is_active": True})
+    key, _ = HandoffKey.objects.update_or_create(
+        key_id=key_id, defaults={"secret": secret, "is_active": True, "retire_at": None}
+    )
     return key
 
 
@@ -229,6 +231,9 @@ def handoff_verify(*, token: str) -> dict[str, Any]:
     key = HandoffKey.objects.filter(key_id=str(header.get("kid", "")), is_active=True).first()
     if key is None:
         raise LoginRefused("token_unknown_key", "登录凭证的签名密钥未登记")
+    # Several keys may be valid at once (a rotation's overlap); a replaced key only until it retires.
+    if key.retire_at is not None and key.retire_at <= timezone.now():
+        raise LoginRefused("token_key_retired", "登录凭证的签名密钥已停用")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

@@ -24,6 +24,7 @@ from baohan.guarantees.errors import InvalidInput, NotAllowed, TooMany
 from baohan.guarantees.forms import phone_clean
 from baohan.guarantees.models import Operator
 from baohan.identity.fields import mask_phone
+from baohan.identity.integration_settings import sms_provider_config
 from baohan.identity.models import SmsCode, SmsMessage
 from baohan.identity.sms.providers import Outcome, provider_from_settings
 from tenants.db import connection
@@ -72,7 +73,7 @@ def code_text(*, code: str) -> str:
 
 def sms_message_queue(*, phone: str, template: str, params: dict[str, str], text: str) -> SmsMessage:
     """Queue one text; it is handed to the delivery task when the transaction commits."""
-    backend = str(settings.SMS_PROVIDER.get("provider") or OUTBOX)
+    backend = str(sms_provider_config().get("provider") or OUTBOX)
     message = SmsMessage.objects.create(
         phone=phone,
         template=template,
@@ -176,7 +177,7 @@ def sms_deliver(*, message_id: str) -> Outcome | None:
         message.status = SmsMessage.Status.SENDING
         message.attempts += 1
         message.save(update_fields=["status", "attempts"])
-    provider = provider_from_settings(settings.SMS_PROVIDER)
+    provider = provider_from_settings(sms_provider_config())  # the centre's own, else the platform's
     if provider is None:
         # The dev outbox: the text is kept in the table (see /dev/outbox) and printed to the console.
         log.info("SMS outbox [%s] %s: %s", connection.schema_name, mask_phone(message.phone), message.text)

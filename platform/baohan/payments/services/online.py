@@ -18,6 +18,7 @@ from django.utils import timezone
 from baohan.guarantees.errors import Conflict, NotAllowed
 from baohan.guarantees.models import Order
 from baohan.guarantees.states import Actor
+from baohan.identity.integration_settings import stripe_secret_key, stripe_webhook_secrets
 from baohan.payments.models import CheckoutSession, Payment, Payout, StripeEvent
 from baohan.payments.services.payouts import payout_settle
 from baohan.payments.services.settlement import PAYABLE, Receipt, payer_rule, receipts_settle
@@ -37,12 +38,14 @@ class WebhookRefused(Exception):
 
 
 def stripe_client() -> stripe.StripeClient:
-    if not settings.STRIPE_SECRET_KEY:
+    """A client for the centre's own Stripe account where it set one, else the platform's."""
+    secret_key = stripe_secret_key()
+    if not secret_key:
         raise Conflict("online_unavailable", "在线支付暂未开通，请使用其他支付方式")
     options: dict[str, Any] = {"max_network_retries": 2}
     if settings.STRIPE_API_BASE:
         options["base_addresses"] = {"api": settings.STRIPE_API_BASE}
-    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)
+    return stripe.StripeClient(secret_key, **options)
 
 
 def to_minor(amount: Decimal) -> int:
@@ -130,18 +133,21 @@ def _header_timestamp(header: str) -> int:
 def webhook_event_verify(*, payload: bytes, signature: str) -> Any:
     """Stripe's own verification (signature, and timestamps older than the tolerance), plus a
     refusal of timestamps from the future."""
-    secret = settings.STRIPE_WEBHOOK_SECRET
-    if not secret:
+    webhook_secrets = stripe_webhook_secrets()  # a replaced secret is still accepted during its overlap
+    if not webhook_secrets:
         raise WebhookRefused("webhooks are not configured")
     timestamp = _header_timestamp(signature)
     if timestamp > timezone.now().timestamp() + FUTURE_SKEW_SECONDS:
         raise WebhookRefused("timestamp in the future")
-    try:
-        return stripe.Webhook.construct_event(
-            payload.decode("utf-8"), signature, secret, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
-        )
-    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
-        raise WebhookRefused(str(exc)) from exc
+    refusal: Exception | None = None
+    for secret in webhook_secrets:
+        try:
+            return stripe.Webhook.construct_event(
+                payload.decode("utf-8"), signature, secret, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+            )
+        except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
+            refusal = exc
+    raise WebhookRefused(str(refusal)) from refusal
 
 
 def webhook_handle(*, payload: bytes, signature: str) -> str:
