@@ -10,8 +10,13 @@ The real stripe-python client talks to it over HTTP, so everything between our c
         client.v1.refunds.create(params={"payment_intent": fake.sessions[session.id]["payment_intent"]})
 
 Implemented: ``POST /v1/checkout/sessions`` (mode=payment, ``price_data`` line items), ``GET
-/v1/checkout/sessions/<id>``, ``POST /v1/refunds`` and ``GET /v1/refunds/<id>``. Anything else is answered
-the way Stripe answers an unknown URL, and options the fake does not model (``expand``, ``line_items[][price]``,
+/v1/checkout/sessions/<id>``, ``POST /v1/refunds`` and ``GET /v1/refunds/<id>``; for Stripe Billing,
+``POST /v1/customers``, ``POST /v1/invoiceitems`` (``amount``, optionally onto a draft ``invoice``),
+``POST /v1/invoices`` (one-off, ``pending_invoice_items_behavior``), ``POST /v1/invoices/<id>/finalize``,
+the lists ``GET /v1/invoices``, ``GET /v1/invoiceitems`` and ``GET /v1/customers`` (newest first,
+``limit``/``starting_after``) and ``GET`` of each object (state in ``fake.customers``, ``fake.invoices``,
+``fake.invoice_items``). Anything else is answered the way Stripe answers an unknown URL, and options the
+fake does not model (``expand``, ``line_items[][price]``, an invoice item's ``price_data``, tax, discounts,
 other modes) are refused with code ``fake_unsupported`` rather than silently answered wrongly.
 
 It follows the API version stripe-python pins (``stripe.api_version``, sent as ``Stripe-Version``): there
@@ -27,6 +32,7 @@ retry with the same key runs again.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import secrets
@@ -41,7 +47,16 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 import stripe
-from stripe.params import RefundCreateParams
+from stripe.params import (
+    CustomerCreateParams,
+    CustomerListParams,
+    InvoiceCreateParams,
+    InvoiceFinalizeInvoiceParams,
+    InvoiceItemCreateParams,
+    InvoiceItemListParams,
+    InvoiceListParams,
+    RefundCreateParams,
+)
 from stripe.params.checkout import (
     SessionCreateParams,
     SessionCreateParamsLineItem,
@@ -244,6 +259,416 @@ def format_amount(amount: int, currency: str) -> str:
     return f"{currency.upper()} {amount // 100}.{amount % 100:02d}"
 
 
+# --- Stripe Billing: customers, invoice items, invoices ------------------------------------------------------
+
+CUSTOMER_PARAMS = _keys(CustomerCreateParams)
+CUSTOMER_LIST_PARAMS = _keys(CustomerListParams)
+INVOICE_PARAMS = _keys(InvoiceCreateParams)
+INVOICE_ITEM_PARAMS = _keys(InvoiceItemCreateParams)
+FINALIZE_PARAMS = _keys(InvoiceFinalizeInvoiceParams)
+INVOICE_LIST_PARAMS = _keys(InvoiceListParams)
+INVOICE_ITEM_LIST_PARAMS = _keys(InvoiceItemListParams)
+# What the fake models of each; other parameters Stripe knows are refused with ``fake_unsupported``.
+CUSTOMER_MODELLED = frozenset({"name", "description", "email", "phone", "metadata", "preferred_locales"})
+INVOICE_MODELLED = frozenset(
+    {
+        "customer",
+        "currency",
+        "collection_method",
+        "days_until_due",
+        "auto_advance",
+        "description",
+        "footer",
+        "metadata",
+        "pending_invoice_items_behavior",
+    }
+)
+INVOICE_ITEM_MODELLED = frozenset({"customer", "invoice", "amount", "currency", "description", "metadata"})
+FINALIZE_MODELLED = frozenset({"auto_advance"})
+CUSTOMER_LIST_MODELLED = frozenset({"limit", "starting_after"})
+INVOICE_LIST_MODELLED = frozenset({"customer", "status", "collection_method", "limit", "starting_after"})
+INVOICE_ITEM_LIST_MODELLED = frozenset({"customer", "invoice", "pending", "limit", "starting_after"})
+INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+
+
+def _check_modelled(params: Mapping[str, Any], known: frozenset[str], modelled: frozenset[str], what: str) -> None:
+    """Unknown to Stripe: ``parameter_unknown``; known to Stripe but not modelled here: ``fake_unsupported``."""
+    _check_unknown(params, known)
+    for key in params:
+        if key not in modelled:
+            raise _unsupported(f"{what} {key}")
+
+
+def _boolean(value: Any, name: str) -> bool:
+    if value not in ("true", "false"):
+        raise _invalid(f"Invalid boolean: {value}", name)
+    return bool(value == "true")
+
+
+def _currency(params: Mapping[str, Any], name: str = "currency", *, required: bool = False) -> str | None:
+    value = _string(params, name, name, required=required)
+    if value is None:
+        return None
+    currency = str(value).lower()
+    if not re.fullmatch(r"[a-z]{3}", currency):
+        raise _invalid(f"Invalid currency: {value}", name)
+    return currency
+
+
+def _list_page(objects: list[dict[str, Any]], params: Mapping[str, Any], url: str) -> dict[str, Any]:
+    """A Stripe list, newest first, ``limit`` (1..100, default 10) after ``starting_after``."""
+    limit = _integer(params["limit"], "limit", minimum=1) if "limit" in params else 10
+    if limit > 100:
+        raise _invalid("This value must be less than or equal to 100.", "limit", "parameter_invalid_integer")
+    ordered = list(reversed(objects))
+    after = _string(params, "starting_after", "starting_after")
+    if after is not None:
+        ids = [o["id"] for o in ordered]
+        if after not in ids:
+            raise _invalid(f"No such object: '{after}'", "starting_after", "resource_missing")
+        ordered = ordered[ids.index(after) + 1 :]
+    return {
+        "object": "list",
+        "data": copy.deepcopy(ordered[:limit]),
+        "has_more": len(ordered) > limit,
+        "url": url,
+    }
+
+
+class _BillingEndpoints:
+    """Customers, invoice items and one-off invoices, as Stripe Billing answers them.
+
+    Invoices start as drafts (``auto_advance`` false unless asked) holding the items created with
+    ``invoice=<id>`` (or, with ``pending_invoice_items_behavior=include``, the customer's pending items in
+    the invoice's currency); finalizing numbers them (``<customer prefix>-0001``), sets the hosted page and,
+    for ``send_invoice``, the due date. Items can be added only to drafts; a finalized invoice cannot be
+    finalized again. Payment, voiding, tax and discounts are not modelled."""
+
+    default_currency = "usd"
+    customers: dict[str, dict[str, Any]]
+    invoices: dict[str, dict[str, Any]]
+    invoice_items: dict[str, dict[str, Any]]
+
+    def _billing_init(self) -> None:
+        self.customers = {}
+        self.invoices = {}
+        self.invoice_items = {}
+
+    def _billing_route(self, method: str, path: str) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        if method == "POST" and path == "/v1/customers":
+            return self._create_customer
+        if method == "POST" and path == "/v1/invoices":
+            return self._create_invoice
+        if method == "POST" and path == "/v1/invoiceitems":
+            return self._create_invoice_item
+        if method == "GET" and path == "/v1/customers":
+            return self._list_customers
+        if method == "GET" and path == "/v1/invoices":
+            return self._list_invoices
+        if method == "GET" and path == "/v1/invoiceitems":
+            return self._list_invoice_items
+        if method == "POST" and (match := re.fullmatch(r"/v1/invoices/([^/]+)/finalize", path)):
+            invoice_id = match.group(1)
+            return lambda params: self._finalize_invoice(params, invoice_id)
+        if method != "GET":
+            return None
+        for pattern, objects, kind in (
+            (r"/v1/customers/([^/]+)", self.customers, "customer"),
+            (r"/v1/invoices/([^/]+)", self.invoices, "invoice"),
+            (r"/v1/invoiceitems/([^/]+)", self.invoice_items, "invoiceitem"),
+        ):
+            if match := re.fullmatch(pattern, path):
+                return functools.partial(_retrieve_object, objects=objects, object_id=match.group(1), kind=kind)
+        return None
+
+    # test controls
+
+    def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The invoice's lines: ``[{"amount", "currency", "description", "metadata", ...}]``."""
+        return copy.deepcopy(self.invoices[invoice_id]["lines"]["data"])
+
+    # endpoints
+
+    def _customer(self, params: Mapping[str, Any], name: str = "customer") -> dict[str, Any]:
+        customer_id = _string(params, "customer", name, required=True)
+        if customer_id not in self.customers:
+            raise _invalid(f"No such customer: '{customer_id}'", name, "resource_missing")
+        return self.customers[customer_id]
+
+    def _create_customer(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_modelled(params, CUSTOMER_PARAMS, CUSTOMER_MODELLED, "customers:")
+        _check_empty(params, "")
+        locales = params.get("preferred_locales", [])
+        if not isinstance(locales, list):
+            raise _invalid("Invalid array", "preferred_locales")
+        customer_id = new_id("cus_", 14)
+        customer = {
+            "id": customer_id,
+            "object": "customer",
+            "address": None,
+            "balance": 0,
+            "created": int(time.time()),
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": _string(params, "description", "description") or None,
+            "email": _string(params, "email", "email", max_length=512),
+            "invoice_prefix": "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8)),
+            "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None},
+            "livemode": False,
+            "metadata": _metadata(params),
+            "name": _string(params, "name", "name", max_length=256),
+            "next_invoice_sequence": 1,
+            "phone": _string(params, "phone", "phone", max_length=20),
+            "preferred_locales": locales,
+            "shipping": None,
+            "tax_exempt": "none",
+        }
+        self.customers[customer_id] = customer
+        return copy.deepcopy(customer)
+
+    def _create_invoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_modelled(params, INVOICE_PARAMS, INVOICE_MODELLED, "invoices:")
+        _check_empty(params, "")
+        customer = self._customer(params)
+        method = params.get("collection_method", "charge_automatically")
+        if method not in ("charge_automatically", "send_invoice"):
+            raise _invalid("Invalid collection_method: must be one of charge_automatically or send_invoice")
+        days = None
+        if "days_until_due" in params:
+            if method != "send_invoice":
+                raise _invalid(
+                    "You can only set `days_until_due` if `collection_method` is `send_invoice`.", "days_until_due"
+                )
+            days = _integer(params["days_until_due"], "days_until_due", minimum=0)
+        elif method == "send_invoice":
+            raise _invalid(
+                "Invoices with `collection_method=send_invoice` need `days_until_due` or `due_date`.", "days_until_due"
+            )
+        behaviour = params.get("pending_invoice_items_behavior", "exclude")
+        if behaviour not in ("include", "exclude"):
+            raise _invalid(
+                "Invalid pending_invoice_items_behavior: must be one of exclude or include",
+                "pending_invoice_items_behavior",
+            )
+        currency = _currency(params) or customer["currency"] or self.default_currency
+        now = int(time.time())
+        invoice_id = new_id("in_")
+        invoice: dict[str, Any] = {
+            "id": invoice_id,
+            "object": "invoice",
+            "amount_due": 0,
+            "amount_paid": 0,
+            "amount_remaining": 0,
+            "attempt_count": 0,
+            "attempted": False,
+            "auto_advance": _boolean(params["auto_advance"], "auto_advance") if "auto_advance" in params else False,
+            "billing_reason": "manual",
+            "collection_method": method,
+            "created": now,
+            "currency": currency,
+            "customer": customer["id"],
+            "customer_email": customer["email"],
+            "customer_name": customer["name"],
+            "description": _string(params, "description", "description", max_length=1500),
+            "due_date": None,
+            "footer": _string(params, "footer", "footer"),
+            "hosted_invoice_url": None,
+            "invoice_pdf": None,
+            "lines": {"object": "list", "data": [], "has_more": False, "total_count": 0, "url": ""},
+            "livemode": False,
+            "metadata": _metadata(params),
+            "number": None,
+            "period_end": now,
+            "period_start": now,
+            "status": "draft",
+            "status_transitions": {
+                "finalized_at": None,
+                "marked_uncollectible_at": None,
+                "paid_at": None,
+                "voided_at": None,
+            },
+            "subtotal": 0,
+            "total": 0,
+        }
+        invoice["lines"]["url"] = f"/v1/invoices/{invoice_id}/lines"
+        invoice["_days_until_due"] = days  # kept for finalization; not part of Stripe's object
+        self.invoices[invoice_id] = invoice
+        if behaviour == "include":
+            for item in self.invoice_items.values():
+                pending = item["invoice"] is None and item["customer"] == customer["id"]
+                if pending and item["currency"] == currency:
+                    self._attach(invoice, item)
+        return self._invoice_view(invoice)
+
+    @staticmethod
+    def _invoice_view(invoice: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in invoice.items() if not k.startswith("_")}
+
+    @staticmethod
+    def _attach(invoice: dict[str, Any], item: dict[str, Any]) -> None:
+        item["invoice"] = invoice["id"]
+        line = {
+            "id": new_id("il_"),
+            "object": "line_item",
+            "amount": item["amount"],
+            "currency": item["currency"],
+            "description": item["description"],
+            "discount_amounts": [],
+            "discountable": True,
+            "discounts": [],
+            "invoice": invoice["id"],
+            "livemode": False,
+            "metadata": copy.deepcopy(item["metadata"]),
+            "parent": {
+                "type": "invoice_item_details",
+                "invoice_item_details": {
+                    "invoice_item": item["id"],
+                    "proration": False,
+                    "proration_details": {"credited_items": None},
+                    "subscription": None,
+                },
+                "subscription_item_details": None,
+            },
+            "period": copy.deepcopy(item["period"]),
+            "pricing": None,
+            "quantity": 1,
+        }
+        lines = invoice["lines"]
+        lines["data"].append(line)
+        lines["total_count"] = len(lines["data"])
+        total = sum(entry["amount"] for entry in lines["data"])
+        invoice.update(subtotal=total, total=total, amount_due=max(total, 0), amount_remaining=max(total, 0))
+
+    def _create_invoice_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_modelled(params, INVOICE_ITEM_PARAMS, INVOICE_ITEM_MODELLED, "invoiceitems:")
+        _check_empty(params, "")
+        customer = self._customer(params)
+        if "amount" not in params:
+            raise _missing("amount")
+        amount = _integer(params["amount"], "amount")
+        currency = _currency(params, required=True)
+        invoice = None
+        invoice_id = _string(params, "invoice", "invoice")
+        if invoice_id is not None:
+            invoice = self.invoices.get(invoice_id)
+            if invoice is None:
+                raise _invalid(f"No such invoice: '{invoice_id}'", "invoice", "resource_missing")
+            if invoice["customer"] != customer["id"]:
+                raise _invalid(
+                    f"The invoice {invoice_id} belongs to customer {invoice['customer']}, not {customer['id']}.",
+                    "invoice",
+                )
+            if invoice["status"] != "draft":
+                raise _invalid(
+                    f"Invoice {invoice_id} is no longer editable: items can only be added to draft invoices.",
+                    "invoice",
+                    "invoice_not_editable",
+                )
+            if invoice["currency"] != currency:
+                raise _invalid(
+                    f"The currency of the invoice item ({currency}) must match the invoice's ({invoice['currency']}).",
+                    "currency",
+                )
+        now = int(time.time())
+        item_id = new_id("ii_")
+        item: dict[str, Any] = {
+            "id": item_id,
+            "object": "invoiceitem",
+            "amount": amount,
+            "currency": currency,
+            "customer": customer["id"],
+            "date": now,
+            "description": _string(params, "description", "description"),
+            "discountable": True,
+            "discounts": [],
+            "invoice": None,
+            "livemode": False,
+            "metadata": _metadata(params),
+            "net_amount": amount,
+            "parent": None,
+            "period": {"start": now, "end": now},
+            "pricing": None,
+            "proration": False,
+            "quantity": 1,
+            "tax_rates": [],
+            "test_clock": None,
+        }
+        self.invoice_items[item_id] = item
+        if invoice is not None:
+            self._attach(invoice, item)
+        return copy.deepcopy(item)
+
+    def _finalize_invoice(self, params: dict[str, Any], invoice_id: str) -> dict[str, Any]:
+        _check_modelled(params, FINALIZE_PARAMS, FINALIZE_MODELLED, "invoices/finalize:")
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None:
+            raise StripeErrorResponse(404, f"No such invoice: '{invoice_id}'", code="resource_missing", param="id")
+        if invoice["status"] != "draft":
+            raise _invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.")
+        if "auto_advance" in params:
+            invoice["auto_advance"] = _boolean(params["auto_advance"], "auto_advance")
+        customer = self.customers[invoice["customer"]]
+        now = int(time.time())
+        invoice["number"] = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
+        customer["next_invoice_sequence"] += 1
+        invoice["status_transitions"]["finalized_at"] = now
+        secret = new_id("", 40)
+        invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/acct_fake/test_{secret}"
+        invoice["invoice_pdf"] = f"https://pay.stripe.com/invoice/acct_fake/test_{secret}/pdf"
+        if invoice["collection_method"] == "send_invoice":
+            invoice["due_date"] = now + 86400 * int(invoice["_days_until_due"] or 0)
+        if invoice["amount_due"] == 0:  # nothing to collect: Stripe marks it paid at once
+            invoice["status"] = "paid"
+            invoice["status_transitions"]["paid_at"] = now
+            invoice["auto_advance"] = False
+        else:
+            invoice["status"] = "open"
+        return self._invoice_view(invoice)
+
+    def _list_customers(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_modelled(params, CUSTOMER_LIST_PARAMS, CUSTOMER_LIST_MODELLED, "customers list:")
+        return _list_page(list(self.customers.values()), params, "/v1/customers")
+
+    def _list_invoices(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_modelled(params, INVOICE_LIST_PARAMS, INVOICE_LIST_MODELLED, "invoices list:")
+        found = [self._invoice_view(i) for i in self.invoices.values()]
+        if "customer" in params:
+            customer = self._customer(params)
+            found = [i for i in found if i["customer"] == customer["id"]]
+        if "status" in params:
+            if params["status"] not in INVOICE_STATUSES:
+                raise _invalid(f"Invalid status: must be one of {', '.join(INVOICE_STATUSES)}", "status")
+            found = [i for i in found if i["status"] == params["status"]]
+        if "collection_method" in params:
+            found = [i for i in found if i["collection_method"] == params["collection_method"]]
+        return _list_page(found, params, "/v1/invoices")
+
+    def _list_invoice_items(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_modelled(params, INVOICE_ITEM_LIST_PARAMS, INVOICE_ITEM_LIST_MODELLED, "invoiceitems list:")
+        found = list(self.invoice_items.values())
+        if "customer" in params:
+            customer = self._customer(params)
+            found = [i for i in found if i["customer"] == customer["id"]]
+        if "invoice" in params:
+            found = [i for i in found if i["invoice"] == params["invoice"]]
+        if "pending" in params:
+            pending = _boolean(params["pending"], "pending")
+            found = [i for i in found if (i["invoice"] is None) == pending]
+        return _list_page(found, params, "/v1/invoiceitems")
+
+
+def _retrieve_object(
+    params: dict[str, Any], *, objects: Mapping[str, dict[str, Any]], object_id: str, kind: str
+) -> dict[str, Any]:
+    if "expand" in params:
+        raise _unsupported("expand")
+    _check_unknown(params, frozenset())
+    if object_id not in objects:
+        raise StripeErrorResponse(404, f"No such {kind}: '{object_id}'", code="resource_missing", param="id")
+    return {k: copy.deepcopy(v) for k, v in objects[object_id].items() if not k.startswith("_")}
+
+
 # --- the fake ----------------------------------------------------------------------------------------------
 
 
@@ -254,7 +679,7 @@ class _Stored(NamedTuple):
     body: dict[str, Any]
 
 
-class FakeStripe:
+class FakeStripe(_BillingEndpoints):
     """A Stripe API on 127.0.0.1:<free port>, served from a daemon thread while the context is open."""
 
     def __init__(self, api_key: str = "sk_test_fake") -> None:
@@ -268,6 +693,7 @@ class FakeStripe:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.refunds: list[dict[str, Any]] = []
         self.payment_intents: dict[str, dict[str, Any]] = {}
+        self._billing_init()
         self._idempotency: dict[str, _Stored] = {}
         self._failures: list[tuple[int, str, str]] = []
         self._lock = threading.RLock()
@@ -421,6 +847,9 @@ class FakeStripe:
         if method == "GET" and (match := re.fullmatch(r"/v1/refunds/([^/]+)", path)):
             refunds, refund_id = {r["id"]: r for r in self.refunds}, match.group(1)
             return lambda params: self._retrieve(params, refunds, refund_id, "refund", "refund")
+        billing = self._billing_route(method, path)
+        if billing is not None:
+            return billing
         raise StripeErrorResponse(
             404,
             f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at "

@@ -56,6 +56,7 @@ SHARED_APPS = [
     "baohan.portal",
     "baohan.ops",
     "baohan.console",
+    "baohan.billing",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -167,6 +168,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "args": ["documents.policies_backfill"],
     },
+    "billing-report-due": {"task": "billing.report_due", "schedule": 86400.0},
 }
 
 # --- Stripe (online payment where a pack enables it) ----------------------------------------
@@ -175,6 +177,8 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # only to point at a stand-in of Stripe's API
 STRIPE_CURRENCY = "cny"
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+# Platform billing reports usage to Stripe in test mode; a live key is refused unless this is on.
+BAOHAN_BILLING_LIVE = env_bool("BAOHAN_BILLING_LIVE", False)
 
 # --- Templates and themes --------------------------------------------------------------
 TEMPLATES = [
