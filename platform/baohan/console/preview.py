@@ -12,12 +12,14 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from pydantic import ValidationError
 
 from baohan.guarantees.models import Invoice, Order, Refund
 from baohan.guarantees.quotes import quote_for_issuer
 from baohan.guarantees.services.invoices import invoice_rules_decide
 from baohan.guarantees.services.orders import issuer_panel
 from baohan.guarantees.services.refunds import refund_rules_decide
+from baohan.rulepacks.loader import RulePackError, rulepack_load_text
 from baohan.rulepacks.models import RefundTrigger, RulePack, SectionStatus
 from tenants.models import RulePackVersion, Tenant
 from tenants.selectors import tenant_rule_pack
@@ -53,10 +55,19 @@ KIND_LABELS = {"quote": "保费报价", "issuer_choice": "出函机构选择", "
 
 
 def _packs_of(tenant: Tenant) -> dict[int, RulePack]:
-    return {
-        v.number: RulePack.model_validate(v.data)
-        for v in RulePackVersion.objects.filter(tenant=tenant).only("number", "data")
-    }
+    """Every published version as this engine reads it: its stored data, else its source text.
+    A version this engine can no longer read at all is left out (its decisions are replayed
+    under the pack in force instead)."""
+    packs: dict[int, RulePack] = {}
+    for version in RulePackVersion.objects.filter(tenant=tenant).only("number", "data", "source_text"):
+        try:
+            packs[version.number] = RulePack.model_validate(version.data)
+        except ValidationError:
+            try:
+                packs[version.number] = rulepack_load_text(version.source_text, file=f"V{version.number}")
+            except RulePackError:
+                continue
+    return packs
 
 
 def _yes_no(allowed: bool, text: str) -> str:
