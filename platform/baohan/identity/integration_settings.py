@@ -31,8 +31,8 @@ def settings_in_force(kind: str) -> dict[str, str]:
     """The centre's values of ``kind`` in force (none on the platform's own schema)."""
     if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
         return {}
-    rows = IntegrationSetting.objects.filter(kind=kind, expires_at__isnull=True).values_list("name", "value")
-    return dict(rows)
+    rows = IntegrationSetting.objects.filter(kind=kind, expires_at__isnull=True)
+    return {row.name: row.current_value for row in rows}
 
 
 def sms_provider_config() -> Mapping[str, Any]:
@@ -62,4 +62,4 @@ def stripe_webhook_secrets(*, now: datetime | None = None) -> list[str]:
         Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     )
     ordered = sorted(rows, key=lambda r: (r.expires_at is not None, -(r.expires_at or now).timestamp()))
-    return [row.value for row in ordered if row.value]
+    return [row.current_value for row in ordered if row.current_value]

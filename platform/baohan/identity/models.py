@@ -151,7 +151,8 @@ class IntegrationSetting(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     name = models.CharField(max_length=40)
-    value = EncryptedCharField()
+    value = EncryptedCharField(blank=True)  # a secret, encrypted at rest
+    text = models.CharField(max_length=500, blank=True)  # a value that is not secret (a provider, a sign name)
     is_secret = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=200, blank=True)
@@ -166,6 +167,10 @@ class IntegrationSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}.{self.name}"
+
+    @property
+    def current_value(self) -> str:
+        return str(self.value if self.is_secret else self.text)
 
 
 class HandoffUse(models.Model):

@@ -60,7 +60,7 @@ def _replace(*, kind: str, values: dict[str, str], actor_label: str, overlap: ti
     current = {row.name: row for row in rows}
     changed = []
     for name, row in current.items():
-        if values.get(name) == row.value:
+        if values.get(name) == row.current_value:
             continue
         changed.append(name)
         if (kind, name) in OVERLAPPING and overlap:
@@ -69,10 +69,16 @@ def _replace(*, kind: str, values: dict[str, str], actor_label: str, overlap: ti
         else:
             row.delete()  # a replaced secret is not kept
     for name, value in values.items():
-        if name in current and current[name].value == value:
+        if name in current and current[name].current_value == value:
             continue
+        secret = LABELS[name][1]
         IntegrationSetting.objects.create(
-            kind=kind, name=name, value=value, is_secret=LABELS[name][1], created_by=actor_label[:200]
+            kind=kind,
+            name=name,
+            value=value if secret else "",
+            text="" if secret else value,
+            is_secret=secret,
+            created_by=actor_label[:200],
         )
         if name not in changed:
             changed.append(name)
@@ -216,7 +222,7 @@ def integration_settings_shown(*, kind: str, now: datetime | None = None) -> lis
         SettingShown(
             name=row.name,
             label=LABELS.get(row.name, (row.name, True))[0],
-            shown=secret_hint(row.value) if row.is_secret else row.value,
+            shown=secret_hint(row.value) if row.is_secret else row.text,
             created_at=row.created_at,
             created_by=row.created_by,
             expires_at=row.expires_at,
