@@ -14,7 +14,9 @@ def main() -> None:
     from baohan.embedded import database_url_ensure, exit_cleanly_on_sigterm
 
     exit_cleanly_on_sigterm()
-    database_url_ensure()
+    # Development only: production (the chart's pods) must fail without DATABASE_URL, never start a server.
+    if os.environ["DJANGO_SETTINGS_MODULE"] != "baohan.settings.production":
+        database_url_ensure()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -34,3 +34,7 @@ class TenantTask(app.Task):  # type: ignore[name-defined]
 
 def tenant_task(name: str, **options: Any) -> Any:  # typed as Any: celery has no stubs
     return app.task(name=name, base=TenantTask, **options)
+
+
+# Task outcomes counted, task ids in log lines, a worker's /metrics (baohan/ops/tasks_observed.py).
+from baohan.ops import tasks_observed  # noqa: E402, F401

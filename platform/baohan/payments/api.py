@@ -292,16 +292,16 @@ class IssuerLineAssign(IssuerView):
         return Response(StatementLineSerializer(line).data)
 
 
-class ReasonInput(serializers.Serializer[Any]):
+class DismissReasonInput(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=500, allow_blank=True)
 
 
 class IssuerLineDismiss(IssuerView):
     field_labels = {"reason": "原因"}
 
-    @extend_schema(request=ReasonInput, responses={200: StatementLineSerializer, **ERRORS})
+    @extend_schema(request=DismissReasonInput, responses={200: StatementLineSerializer, **ERRORS})
     def post(self, request: Request, line_id: int) -> Response:
-        data = ReasonInput(data=request.data)
+        data = DismissReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         line = intake.statement_line_dismiss(
             line_id=line_id, actor=principal_of(request).actor, reason=data.validated_data["reason"]

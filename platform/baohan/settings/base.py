@@ -85,6 +85,10 @@ TENANT_TEMPLATE_SCHEMA = "tenant_template"
 PLATFORM_HOSTS = env_list("PLATFORM_HOSTS", "localhost,127.0.0.1")
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics on any host, before the tenant lookup (baohan/ops/middleware.py).
+    "baohan.ops.middleware.HealthMiddleware",
+    # A request id (X-Request-ID) for log lines; request latency by view and tenant.
+    "baohan.ops.middleware.RequestContextMiddleware",
     "baohan.guarantees.api.parsers.RejectNulMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -283,6 +287,16 @@ LOGGING = {
         "tencentcloud_sdk_common": {"level": "WARNING"},
     },
 }
+
+# --- Operations: health, metrics, request log (baohan/ops/middleware.py) ---------------------
+# Readiness always checks the database; "redis" here adds a PING of the broker.
+BAOHAN_READYZ_CHECKS = env_list("BAOHAN_READYZ_CHECKS", "database")
+# When set, /metrics is answered only on this listener port (production: gunicorn's second bind).
+BAOHAN_METRICS_PORT = os.environ.get("BAOHAN_METRICS_PORT", "")
+# When set, /metrics asks for "Authorization: Bearer <token>".
+BAOHAN_METRICS_TOKEN = os.environ.get("BAOHAN_METRICS_TOKEN", "")
+# One log line per request (method, path, status, duration, view): on in production.
+BAOHAN_ACCESS_LOG = env_bool("BAOHAN_ACCESS_LOG", False)
 
 FORMAT_MODULE_PATH = ["baohan.formats"]
 
