@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,57 +19,63 @@ TITLE_NAMES = ["title", "taxpayer_id", "registered_address", "registered_phone",
 ADDRESS_NAMES = ["recipient", "recipient_phone", "recipient_address"]
 
 
-@bidder_page
-@require_http_methods(["GET", "POST"])
-def invoice_titles(request: HttpRequest) -> HttpResponse:
-    enterprise = operator_of(request).enterprise
+def _saved_list(
+    request: HttpRequest,
+    *,
+    names: list[str],
+    save: Callable[..., object],
+    done: str,
+    template: str,
+    context: dict[str, Any],
+    initial: dict[str, str],
+) -> HttpResponse:
+    """A list of saved entries with a form to add one: the service checks it, errors go beside fields."""
     errors: dict[str, str] = {}
     error = ""
-    values: dict[str, str] = {}
+    values = initial
     if request.method == "POST":
-        values = {k: request.POST.get(k, "").strip() for k in TITLE_NAMES}
+        values = {k: request.POST.get(k, "").strip() for k in names}
         try:
-            invoices.invoice_title_save(enterprise=enterprise, values={k: v for k, v in values.items() if v})
+            save(enterprise=operator_of(request).enterprise, values={k: v for k, v in values.items() if v})
         except DomainError as exc:
-            errors, error = error_place(exc, TITLE_NAMES)
+            errors, error = error_place(exc, names)
         else:
-            messages.success(request, "发票抬头已保存")
-            return redirect("portal_invoice_titles")
+            messages.success(request, done)
+            return redirect(request.path)
     return render(
         request,
-        "portal/account_titles.html",
-        {
-            "rows": enterprise.invoice_titles.all(),
-            "values": values or {"title": enterprise.name, "taxpayer_id": enterprise.uscc},
-            "errors": errors,
-            "error": error,
-            "saved_titles": pack_now().invoice.saved_titles,
-        },
+        template,
+        {**context, "values": values, "errors": errors, "error": error},
         status=400 if errors or error else 200,
     )
 
 
 @bidder_page
 @require_http_methods(["GET", "POST"])
-def invoice_addresses(request: HttpRequest) -> HttpResponse:
+def invoice_titles(request: HttpRequest) -> HttpResponse:
     enterprise = operator_of(request).enterprise
-    errors: dict[str, str] = {}
-    error = ""
-    values: dict[str, str] = {}
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "").strip() for k in ADDRESS_NAMES}
-        try:
-            invoices.invoice_address_save(enterprise=enterprise, values={k: v for k, v in values.items() if v})
-        except DomainError as exc:
-            errors, error = error_place(exc, ADDRESS_NAMES)
-        else:
-            messages.success(request, "收件地址已保存")
-            return redirect("portal_invoice_addresses")
-    return render(
+    return _saved_list(
         request,
-        "portal/account_addresses.html",
-        {"rows": enterprise.invoice_addresses.all(), "values": values, "errors": errors, "error": error},
-        status=400 if errors or error else 200,
+        names=TITLE_NAMES,
+        save=invoices.invoice_title_save,
+        done="发票抬头已保存",
+        template="portal/account_titles.html",
+        context={"rows": enterprise.invoice_titles.all(), "saved_titles": pack_now().invoice.saved_titles},
+        initial={"title": enterprise.name, "taxpayer_id": enterprise.uscc},
+    )
+
+
+@bidder_page
+@require_http_methods(["GET", "POST"])
+def invoice_addresses(request: HttpRequest) -> HttpResponse:
+    return _saved_list(
+        request,
+        names=ADDRESS_NAMES,
+        save=invoices.invoice_address_save,
+        done="收件地址已保存",
+        template="portal/account_addresses.html",
+        context={"rows": operator_of(request).enterprise.invoice_addresses.all()},
+        initial={},
     )
 
 
