@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from baohan.documents.models import Policy
-from baohan.guarantees.models import OrderEvent
+from baohan.guarantees.models import OrderEvent, Refund
 from baohan.identity.models import SmsMessage
 from tests.api import Api, centre_api, issuer_api, png_bytes, tenant
 from tests.money import xinjiang_waiting
@@ -220,3 +220,27 @@ def test_only_the_guarantees_issuer_sees_and_acts_on_its_claims(django_capture_o
         f"/api/v1/issuer/claims/{claim['number']}", {"action": "reject", "reason": "不符合条款"}
     )
     assert (status, done["state"], done["decision_reason"]) == (200, "rejected", "不符合条款")
+
+
+def test_a_claimed_guarantee_is_not_surrendered_for_its_premium(django_capture_on_commit_callbacks: Any) -> None:
+    waiting = xinjiang_waiting()
+    guarantee = _issue(waiting, django_capture_on_commit_callbacks)
+    _opened("xinjiang", waiting.section)
+    centre = centre_api("xinjiang")
+    status, claim = _claim(centre, f"/api/v1/centre/guarantees/{guarantee}/claims", amount="5000.00")
+    assert status == 201, claim
+    # The tender then fails: the pack would refund (流标 after opening), but the claim stands first.
+    status, _ = centre.post(f"/api/v1/centre/sections/{waiting.section}/events", {"kind": "failed_tender"})
+    assert status == 201
+    status, error = waiting.bidder.post(f"/api/v1/orders/{waiting.number}/refund", {"reason": "项目流标"})
+    assert (status, error["code"]) == (409, "claimed")
+    with tenant_context(tenant("xinjiang")):
+        assert not Refund.objects.filter(order__number=waiting.number).exists()
+    connection.set_schema_to_public()
+    # Once the issuer refuses the claim, the refund the pack allows can be asked for.
+    status, _ = issuer_api("xinjiang", "guoren").post(
+        f"/api/v1/issuer/claims/{claim['number']}", {"action": "reject", "reason": "不属于保险责任"}
+    )
+    assert status == 200
+    status, refund = waiting.bidder.post(f"/api/v1/orders/{waiting.number}/refund", {"reason": "项目流标"})
+    assert status == 201, refund

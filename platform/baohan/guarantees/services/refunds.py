@@ -143,6 +143,10 @@ def refund_request(
             raise Conflict("refund_not_available", "只有已出函的订单可以申请退保")
         if order.refunds.exclude(state=Refund.State.REFUSED).exists():
             raise Conflict("refund_exists", "该订单已有退保申请")
+        # A guarantee that has been claimed on (and not refused) is what the deposit was for: it is
+        # no longer surrendered for its premium.
+        if order.claims.exclude(state="rejected").exists():
+            raise Conflict("claimed", "该保函已有索赔（处理中或已赔付），不能退保")
         decision = refund_eligibility(order=order, trigger=trigger)
         if not decision.allowed:
             raise NotAllowed("refund_refused", f"不符合退保条件：{decision.rule_text}", field="trigger")
