@@ -100,7 +100,8 @@ def tenant_onboard(*, source_text: str, source_name: str, domains: list[str]) ->
     if problems:
         raise OnboardingError(problems)
 
-    snapshot_current()  # migrate/dump the template first if needed, outside the transaction
+    if not exists:  # a new centre is cloned: migrate/dump the template first if needed, outside the transaction
+        snapshot_current()
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().filter(code=code).first()
         result_created = tenant is None

@@ -92,6 +92,9 @@ def test_issuer_staff_cannot_change_the_centres_pack() -> None:
     assert issuer.get("/console/centres/benxi/").status_code == 200
     response = issuer.post("/console/centres/benxi/pack/1/republish")
     assert response.status_code == 403
+    # Nor replay the centre's decisions (every issuer's orders) in a preview.
+    preview = issuer.post("/console/centres/benxi/pack", {"source": pack_text("benxi"), "action": "preview"})
+    assert preview.status_code == 403
 
 
 def fourth_pack(code: str) -> str:
@@ -170,12 +173,22 @@ def test_a_pack_change_is_previewed_published_and_rolled_back() -> None:
     assert "- code: before_opening_abandon" in page  # the diff shows the rule going
     assert RulePackVersion.objects.filter(tenant=xuancheng).count() == live.number  # nothing published yet
 
-    # Publishing needs the preview first.
+    # Publishing needs the preview of exactly this text, on the version in force.
+    seen = {
+        "previewed": re.search(r'name="previewed" value="([0-9a-f]{64})"', page).group(1),  # type: ignore[union-attr]
+        "base": re.search(r'name="base" value="(\d+)"', page).group(1),  # type: ignore[union-attr]
+    }
     refused = admin.post("/console/centres/xuancheng/pack", {"source": candidate, "action": "publish"})
     assert "请先预览" in text(refused)
-    published = admin.post(
-        "/console/centres/xuancheng/pack", {"source": candidate, "action": "publish", "previewed": "1"}
+    edited = candidate.replace("2026.11-console", "2026.11-console2")
+    refused = admin.post("/console/centres/xuancheng/pack", {"source": edited, "action": "publish", **seen})
+    assert "须重新预览" in text(refused)
+    stale = admin.post(
+        "/console/centres/xuancheng/pack", {"source": candidate, "action": "publish", **seen, "base": "999"}
     )
+    assert "请重新预览" in text(stale)
+    assert RulePackVersion.objects.filter(tenant=xuancheng).count() == live.number
+    published = admin.post("/console/centres/xuancheng/pack", {"source": candidate, "action": "publish", **seen})
     assert published.status_code == 302
     xuancheng.refresh_from_db()
     assert xuancheng.current_rule_pack.label == "2026.11-console"
@@ -237,6 +250,13 @@ def test_bulk_revalidation_from_the_console_shows_each_centres_result(
     assert op.state == "failed"
     assert [r["ok"] for r in op.results if r["code"] == "benxi"] == [False]
     assert all(r["ok"] for r in op.results if r["code"] != "benxi")
+    # One bulk operation at a time.
+    running = BulkOperation.objects.create(kind="migrate", state="running", total=1)
+    before = BulkOperation.objects.count()
+    response = admin.post("/console/operations/", {"kind": "revalidate"}, follow=True)
+    assert "已有批量操作在进行" in text(response)
+    assert BulkOperation.objects.count() == before
+    running.delete()
 
 
 def test_bulk_operations_on_the_command_line_show_progress() -> None:

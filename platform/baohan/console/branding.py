@@ -39,7 +39,7 @@ def branding_logo_store(*, code: str, file: Any) -> str:
         with Image.open(io.BytesIO(content)) as image:
             kind = str(image.format)
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidInput("invalid_file", "标志应为 PNG 或 JPEG 图片", field="logo", label="标志") from exc
     if kind not in LOGO_FORMATS:
         raise InvalidInput("invalid_file", "标志应为 PNG 或 JPEG 图片", field="logo", label="标志")
@@ -77,9 +77,11 @@ def branding_source_edit(*, source_text: str, values: Mapping[str, Any], version
         elif key in centre and key == "footer_text":
             del centre[key]
     if "hotlines" in values:
-        hotlines = CommentedSeq([str(h).strip() for h in values["hotlines"] if str(h).strip()])
-        hotlines.fa.set_block_style()
-        centre["hotlines"] = hotlines
+        wanted = [str(h).strip() for h in values["hotlines"] if str(h).strip()]
+        if wanted != [str(h) for h in centre.get("hotlines") or []]:  # unchanged: keep the list and its comments
+            hotlines = CommentedSeq(wanted)
+            hotlines.fa.set_block_style()
+            centre["hotlines"] = hotlines
     if values.get("logo"):
         centre["logo"] = str(values["logo"])
     data["version"] = version

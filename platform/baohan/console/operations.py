@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from baohan.console.audit import console_action_record
 from baohan.console.models import BulkOperation
+from baohan.guarantees.errors import Conflict
 from baohan.rulepacks.loader import RulePackError, rulepack_digest, rulepack_load_text
 from tenants.models import Tenant
 
@@ -65,6 +66,8 @@ def bulk_operation_start(*, kind: str, actor: User | AnonymousUser | None) -> Bu
 
     if kind not in STEPS:
         raise ValueError(f"unknown bulk operation {kind!r}")
+    if BulkOperation.objects.filter(state__in=[BulkOperation.State.QUEUED, BulkOperation.State.RUNNING]).exists():
+        raise Conflict("bulk_running", "已有批量操作在进行，请等待其完成")
     op = BulkOperation.objects.create(
         kind=kind,
         started_by=actor if isinstance(actor, User) else None,
@@ -82,6 +85,25 @@ def bulk_operation_run(*, op_id: int, progress: Callable[[BulkOperation, CentreR
     tenants = list(Tenant.objects.exclude(schema_name="public").order_by("code"))
     BulkOperation.objects.filter(pk=op.pk).update(state=BulkOperation.State.RUNNING, total=len(tenants))
     failed = False
+    try:
+        failed = _run(op, step=step, tenants=tenants, progress=progress)
+    except Exception:
+        # Whatever stopped the run, the operation does not stay "running" for ever.
+        BulkOperation.objects.filter(pk=op.pk).update(state=BulkOperation.State.FAILED, finished_at=timezone.now())
+        raise
+    BulkOperation.objects.filter(pk=op.pk).update(
+        state=BulkOperation.State.FAILED if failed else BulkOperation.State.DONE, finished_at=timezone.now()
+    )
+
+
+def _run(
+    op: BulkOperation,
+    *,
+    step: Callable[..., CentreResult],
+    tenants: list[Tenant],
+    progress: Callable[[BulkOperation, CentreResult], None] | None,
+) -> bool:
+    failed = False
     for tenant in tenants:
         result = step(tenant=tenant)
         failed = failed or not result.ok
@@ -95,6 +117,4 @@ def bulk_operation_run(*, op_id: int, progress: Callable[[BulkOperation, CentreR
         from tenants.cloning import template_refresh
 
         template_refresh(verbosity=0)  # new centres are copied from an up-to-date template
-    BulkOperation.objects.filter(pk=op.pk).update(
-        state=BulkOperation.State.FAILED if failed else BulkOperation.State.DONE, finished_at=timezone.now()
-    )
+    return failed

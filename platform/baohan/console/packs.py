@@ -82,9 +82,12 @@ def pack_edit(request: HttpRequest, code: str) -> HttpResponse:
         "day_choices": PREVIEW_DAYS,
     }
     if request.method == "POST":
+        centre_admin_check(request.user, tenant)  # a replay reads every issuer's decisions: not for issuer staff
         pack, problems = _check(tenant, source)
         context["problems"] = problems
         if pack is not None:
+            context["previewed_digest"] = rulepack_digest(pack)
+            context["base_number"] = live.number if live else 0
             context["diff"] = _diff(
                 live.source_text if live else "",
                 source,
@@ -95,9 +98,11 @@ def pack_edit(request: HttpRequest, code: str) -> HttpResponse:
                 preview = pack_preview(tenant=tenant, candidate=pack, days=days)
                 context["preview"] = preview
             if action == "publish":
-                centre_admin_check(request.user, tenant)
-                if request.POST.get("previewed") != "1":
-                    context["problems"] = ["发布前请先预览变更影响，确认后再发布"]
+                # What is published is exactly what was previewed, on the version it was previewed against.
+                if request.POST.get("previewed") != context["previewed_digest"]:
+                    context["problems"] = ["发布前请先预览变更影响，确认后再发布（预览后内容有改动须重新预览）"]
+                elif request.POST.get("base") != str(context["base_number"]):
+                    context["problems"] = ["预览之后已有新的规则版本发布，请重新预览"]
                 else:
                     try:
                         number = _publish(

@@ -30,7 +30,11 @@ FIELDS = (*TEXT_KEYS, *COLOUR_KEYS)
 
 
 def _draft(request: HttpRequest, tenant: Tenant) -> str:
-    return str(request.session.get(DRAFT_KEY.format(code=tenant.code), ""))
+    """The previewed pack text, if it was made from the version still in force (else nothing)."""
+    draft = request.session.get(DRAFT_KEY.format(code=tenant.code))
+    if not isinstance(draft, dict) or tenant.current_rule_pack is None:
+        return ""
+    return str(draft["source"]) if draft.get("base") == tenant.current_rule_pack.number else ""
 
 
 def _suggested_version(label: str) -> str:
@@ -55,7 +59,7 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
         centre_admin_check(request.user, tenant)
         draft = _draft(request, tenant)
         if not draft:
-            messages.error(request, "请先预览，再发布")
+            messages.error(request, "请先预览，再发布（预览之后若有新的规则版本发布，须重新预览）")
             return redirect("console:theme", code=tenant.code)
         try:
             number = _publish(request, tenant, draft, action="theme_publish", extra={})
@@ -86,7 +90,7 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
             if candidate is not None and rulepack_digest(candidate) == live.digest:
                 messages.info(request, "与当前版本相同，无需发布")
             elif candidate is not None:
-                request.session[DRAFT_KEY.format(code=tenant.code)] = source
+                request.session[DRAFT_KEY.format(code=tenant.code)] = {"source": source, "base": live.number}
                 context["previewing"] = True
                 context["diff"] = _diff(live.source_text, source, old_name=f"V{live.number}", new_name="新版本")
     context.update({"values": values, "errors": errors, "problems": problems})

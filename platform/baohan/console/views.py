@@ -23,6 +23,7 @@ from baohan.console.audit import console_action_record
 from baohan.console.models import BulkOperation, ConsoleAction
 from baohan.console.operations import bulk_operation_start
 from baohan.console.selectors import tenant_figures, tenant_orders
+from baohan.guarantees.errors import Conflict
 from baohan.rulepacks.loader import RulePackError
 from tenants.services import OnboardingError, tenant_onboard
 
@@ -128,8 +129,12 @@ def operations(request: HttpRequest) -> HttpResponse:
         if kind not in BulkOperation.Kind.values:
             messages.error(request, "未知的批量操作")
         else:
-            op = bulk_operation_start(kind=kind, actor=request.user)
-            messages.success(request, f"已开始：{op.get_kind_display()}")
+            try:
+                op = bulk_operation_start(kind=kind, actor=request.user)
+            except Conflict as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"已开始：{op.get_kind_display()}")
         return redirect("console:operations")
     recent = list(BulkOperation.objects.select_related("started_by")[:10])
     running = any(op.state in (BulkOperation.State.QUEUED, BulkOperation.State.RUNNING) for op in recent)

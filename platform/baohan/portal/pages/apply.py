@@ -218,7 +218,10 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
     accepted = request.POST.getlist("consents") if request.method == "POST" else []
     error = ""
     if request.method == "POST" and request.POST.get("action") == "withdraw":
-        orders.order_cancel(order_id=order.pk, actor=actor_of(request), reason="投保人撤回申请")
+        try:
+            orders.order_cancel(order_id=order.pk, actor=actor_of(request), reason="投保人撤回申请")
+        except DomainError:  # sent twice, or submitted meanwhile from another tab: show where it stands
+            return redirect(_next_step(Order.objects.get(pk=order.pk)))
         messages.info(request, "申请已撤回，可重新填写")
         return redirect("portal_apply", code=order.section.code)
     if request.method == "POST":

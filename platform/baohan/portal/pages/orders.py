@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -65,7 +66,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "state": state,
             "states": [(s.value, state_label(pack=pack, state=s.value)) for s in states],
             "filtered": bool(search or state),
-            "query": "&".join(f"{k}={v}" for k, v in (("q", search), ("state", state)) if v),
+            "query": urlencode({k: v for k, v in (("q", search), ("state", state)) if v}),
         },
     )
 

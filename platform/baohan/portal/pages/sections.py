@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,7 +24,7 @@ def section_list(request: HttpRequest) -> HttpResponse:
     params = {key: request.GET.get(key, "").strip()[:100] for key in FILTERS}
     page = Paginator(section_search(**params), 20).get_page(request.GET.get("page"))
     types = {pt.code: pt.label for pt in pack.sections.project_types}
-    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    query = urlencode({k: v for k, v in params.items() if v})
     return render(
         request,
         "portal/sections.html",
