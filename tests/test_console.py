@@ -320,3 +320,25 @@ def test_issuer_staff_see_only_their_own_orders() -> None:
     assert f'data-order="{numbers["zijin"]}"' in page
     assert f'data-order="{numbers["yongan"]}"' in page
     assert zijin.get("/console/centres/xinjiang/orders/").status_code == 404
+
+
+def test_the_action_log_shows_issuer_staff_only_their_own_actions() -> None:
+    admin_user, _ = console_user("platform_admin")
+    call_command(
+        "console_user",
+        "log-zijin",
+        "--role=issuer_staff",
+        "--centre=benxi",
+        "--issuer=zijin",
+        "--password=log-zijin-pass-2026",
+        stdout=io.StringIO(),
+    )
+    benxi = Tenant.objects.get(code="benxi")
+    ConsoleAction.objects.create(actor=admin_user, actor_label="admin", tenant=benxi, action="credential_issue")
+    zijin = Client(HTTP_HOST="localhost")
+    zijin.post("/console/login/", {"username": "log-zijin", "password": "log-zijin-pass-2026"})
+    assert 'data-action="credential_issue"' not in text(zijin.get("/console/actions/"))
+    _, staff = console_user("centre_staff", "benxi")
+    assert 'data-action="credential_issue"' in text(staff.get("/console/actions/"))
+    _, other = console_user("centre_staff", "xinjiang")
+    assert 'data-action="credential_issue"' not in text(other.get("/console/actions/"))

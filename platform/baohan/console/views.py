@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -20,7 +21,7 @@ from baohan.console.access import (
     tenants_visible,
 )
 from baohan.console.audit import console_action_record
-from baohan.console.models import BulkOperation, ConsoleAction
+from baohan.console.models import BulkOperation, ConsoleAction, ConsoleRole
 from baohan.console.operations import bulk_operation_start
 from baohan.console.selectors import tenant_figures, tenant_orders
 from baohan.guarantees.errors import Conflict
@@ -114,7 +115,9 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 def actions(request: HttpRequest) -> HttpResponse:
     qs = ConsoleAction.objects.select_related("tenant")
     if not is_platform_admin(request.user):
-        qs = qs.filter(tenant__in=tenants_visible(request.user))
+        # A centre's whole log for its staff; issuer staff see only what they did themselves.
+        staffed = ConsoleRole.objects.filter(user_id=request.user.pk or 0, kind=ConsoleRole.Kind.CENTRE_STAFF)
+        qs = qs.filter(Q(tenant__in=staffed.values("tenant_id")) | Q(actor_id=request.user.pk or 0))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return console_render(request, "console/actions.html", {"page": page})
 
