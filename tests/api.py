@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import zlib
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -167,6 +168,15 @@ def png_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(out, format="PNG")
     return out.getvalue()
+
+
+def bomb_png(width: int = 60000, height: int = 60000) -> bytes:
+    """A tiny PNG whose header claims a picture far too large to decode (a decompression bomb)."""
+    data = bytearray(png_bytes())
+    ihdr = data.index(b"IHDR")
+    data[ihdr + 4 : ihdr + 12] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    data[ihdr + 17 : ihdr + 21] = zlib.crc32(bytes(data[ihdr : ihdr + 17])).to_bytes(4, "big")
+    return bytes(data)
 
 
 def money(value: Any) -> Decimal:

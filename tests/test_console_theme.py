@@ -12,7 +12,7 @@ from django.test import Client
 
 from baohan.console.models import ConsoleAction
 from tenants.models import Tenant
-from tests.api import png_bytes
+from tests.api import bomb_png, png_bytes
 from tests.test_console import console_user
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +94,10 @@ def test_bad_branding_is_refused_beside_its_field_and_nothing_changes() -> None:
     assert re.search(r'id="e-version">[^<]*已发布过其他内容[^<]*<', text(response))
     disguised = SimpleUploadedFile("logo.png", b"MZ\x90\x00 not an image", "image/png")
     response = staff.post("/console/centres/benxi/theme", {**form(), "logo": disguised})
+    assert response.status_code == 400
+    assert re.search(r'id="e-logo">标志应为 PNG 或 JPEG 图片<', text(response))
+    bomb = SimpleUploadedFile("logo.png", bomb_png(), "image/png")
+    response = staff.post("/console/centres/benxi/theme", {**form(), "logo": bomb})
     assert response.status_code == 400
     assert re.search(r'id="e-logo">标志应为 PNG 或 JPEG 图片<', text(response))
     benxi.refresh_from_db()

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from baohan.guarantees.models import Enterprise, Operator
 from baohan.identity.models import EnterpriseVerification, UserPhone
-from tests.api import Api, centre_api, issuer_api, phone_make, png_bytes, section_payload, tenant, uscc_make
+from tests.api import Api, bomb_png, centre_api, issuer_api, phone_make, png_bytes, section_payload, tenant, uscc_make
 from tests.test_scenario_benxi import benxi_form
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +129,8 @@ def test_bad_submissions_change_nothing() -> None:
     text = b"MZ\x90\x00 not an image at all"
     status, error = bidder.upload("/api/v1/uploads", "business_licence", "licence.png", text)
     assert (status, error["code"], error["field"]) == (400, "file_type", "file")
+    status, error = bidder.upload("/api/v1/uploads", "business_licence", "licence.png", bomb_png())
+    assert (status, error["code"], error["field"]) == (400, "file_type", "file")  # not a 500
     status, error = bidder.upload("/api/v1/uploads", "business_licence", "licence.pdf", b"%PDF-1.4\n%%EOF")
     assert (status, error["code"]) == (400, "file_type")  # the pack takes jpg/png only
     big = png_bytes() + b"\0" * (10 * 1024 * 1024)

@@ -15,11 +15,11 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, UnidentifiedImageError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from baohan.guarantees.errors import InvalidInput
+from baohan.guarantees.services.uploads import content_kind
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg"}
@@ -34,15 +34,13 @@ def branding_logo_store(*, code: str, file: Any) -> str:
         raise InvalidInput("required", "请选择标志图片", field="logo", label="标志")
     if file.size is None or file.size > LOGO_MAX_BYTES:
         raise InvalidInput("file_too_large", "标志图片不能超过1M", field="logo", label="标志")
-    content = file.read()
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            kind = str(image.format)
-            image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput("invalid_file", "标志应为 PNG 或 JPEG 图片", field="logo", label="标志") from exc
+        kind = content_kind(file)
+    except ValueError:
+        kind = ""
     if kind not in LOGO_FORMATS:
         raise InvalidInput("invalid_file", "标志应为 PNG 或 JPEG 图片", field="logo", label="标志")
+    content = file.read()
     path = f"{BRANDING_PREFIX}{code}/{hashlib.sha256(content).hexdigest()[:24]}.{LOGO_FORMATS[kind]}"
     if not default_storage.exists(path):
         default_storage.save(path, ContentFile(content))

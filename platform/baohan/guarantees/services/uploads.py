@@ -28,12 +28,8 @@ def _field_for(purpose: str) -> FormField:
 
 
 def content_kind(file: Any) -> str:
-    """JPEG, PNG or PDF, by the bytes; ``ValueError`` (in Chinese) for anything else."""
-    return _detect(file)
-
-
-def _detect(file: Any) -> str:
-    """What the bytes are, whatever the name says: JPEG, PNG or PDF; else raise."""
+    """What the bytes are, whatever the name says: JPEG, PNG or PDF; ``ValueError`` (in Chinese) for
+    anything else, an image claiming a size that would exhaust memory included."""
     file.seek(0)
     head = file.read(5)
     file.seek(0)
@@ -43,7 +39,7 @@ def _detect(file: Any) -> str:
         with Image.open(file) as image:
             kind = str(image.format)
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise ValueError("文件内容不是有效的图片或PDF") from exc
     finally:
         file.seek(0)
@@ -64,7 +60,7 @@ def upload_store(*, enterprise: Enterprise | None, owner: User, purpose: str, fi
     allowed = set(form_field.upload.types)
     names = "/".join(t.value for t in form_field.upload.types)
     try:
-        kind = _detect(file)
+        kind = content_kind(file)
     except ValueError as exc:
         raise InvalidInput("file_type", f"{label}：{exc}，只能上传{names}格式文件", field="file", label=label) from exc
     accepted = IMAGE_FORMATS.get(kind, {FileType.PDF} if kind == "PDF" else set())
