@@ -230,3 +230,14 @@ def test_saved_invoice_titles_and_addresses() -> None:
     )
     assert ok.status_code == 302
     assert "王收件" in text(client.get("/account/addresses/"))
+
+
+def test_a_refused_invoice_request_saves_no_title() -> None:
+    waiting = benxi_like_waiting("benxi")  # not issued yet: no invoice
+    client = page_client("benxi", waiting.operator.user)
+    enterprise = waiting.operator.enterprise
+    values = {"form": "electronic", "type": "vat_general", "title": enterprise.name, "taxpayer_id": enterprise.uscc}
+    refused = client.post(f"/orders/{waiting.number}/invoice", {**values, "save_title": "1"})
+    assert refused.status_code == 400
+    with tenant_context(tenant("benxi")):
+        assert not enterprise.invoice_titles.exists()

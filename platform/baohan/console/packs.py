@@ -22,12 +22,12 @@ from tenants.services import OnboardingError, digest_today, tenant_onboard
 PREVIEW_DAYS = (7, 30, 90, 365)
 
 
-def _diff(old: str, new: str, *, old_name: str, new_name: str) -> list[tuple[str, str]]:
+def source_diff(old: str, new: str, *, old_name: str, new_name: str) -> list[tuple[str, str]]:
     lines = difflib.unified_diff(old.splitlines(), new.splitlines(), old_name, new_name, lineterm="", n=2)
     return [("add" if ln.startswith("+") else "del" if ln.startswith("-") else "", ln) for ln in lines]
 
 
-def _check(tenant: Tenant, source: str) -> tuple[RulePack | None, list[str]]:
+def pack_check(tenant: Tenant, source: str) -> tuple[RulePack | None, list[str]]:
     try:
         pack = rulepack_load_text(source, file=f"{tenant.code}.yaml")
     except RulePackError as exc:
@@ -41,7 +41,7 @@ def _check(tenant: Tenant, source: str) -> tuple[RulePack | None, list[str]]:
     return pack, []
 
 
-def _publish(request: HttpRequest, tenant: Tenant, source: str, *, action: str, extra: dict[str, object]) -> int:
+def pack_publish(request: HttpRequest, tenant: Tenant, source: str, *, action: str, extra: dict[str, object]) -> int:
     live = tenant.current_rule_pack
     result = tenant_onboard(source_text=source, source_name=f"{tenant.code}.yaml", domains=[])
     console_action_record(
@@ -83,12 +83,12 @@ def pack_edit(request: HttpRequest, code: str) -> HttpResponse:
     }
     if request.method == "POST":
         centre_admin_check(request.user, tenant)  # a replay reads every issuer's decisions: not for issuer staff
-        pack, problems = _check(tenant, source)
+        pack, problems = pack_check(tenant, source)
         context["problems"] = problems
         if pack is not None:
             context["previewed_digest"] = rulepack_digest(pack)
             context["base_number"] = live.number if live else 0
-            context["diff"] = _diff(
+            context["diff"] = source_diff(
                 live.source_text if live else "",
                 source,
                 old_name=f"V{live.number if live else 0}",
@@ -105,7 +105,7 @@ def pack_edit(request: HttpRequest, code: str) -> HttpResponse:
                     context["problems"] = ["预览之后已有新的规则版本发布，请重新预览"]
                 else:
                     try:
-                        number = _publish(
+                        number = pack_publish(
                             request,
                             tenant,
                             source,
@@ -133,7 +133,7 @@ def pack_republish(request: HttpRequest, code: str, number: int) -> HttpResponse
     if old is None:
         raise Http404("没有该规则版本")
     try:
-        new_number = _publish(request, tenant, old.source_text, action="pack_rollback", extra={"restored": number})
+        new_number = pack_publish(request, tenant, old.source_text, action="pack_rollback", extra={"restored": number})
     except (RulePackError, OnboardingError) as exc:
         messages.error(request, f"回滚失败：{exc}")
     else:
@@ -148,7 +148,7 @@ def pack_version(request: HttpRequest, code: str, number: int) -> HttpResponse:
     if version is None:
         raise Http404("没有该规则版本")
     live = tenant.current_rule_pack
-    diff = _diff(
+    diff = source_diff(
         version.source_text,
         live.source_text if live else "",
         old_name=f"V{number}",

@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 
 from baohan.console.access import centre_admin_check, console_page, tenant_for
 from baohan.console.branding import COLOUR_KEYS, TEXT_KEYS, branding_logo_store, branding_source_edit
-from baohan.console.packs import _check, _diff, _publish
+from baohan.console.packs import pack_check, pack_publish, source_diff
 from baohan.console.views import console_render
 from baohan.guarantees.errors import InvalidInput
 from baohan.portal.views import landing_context
@@ -62,7 +62,7 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, "请先预览，再发布（预览之后若有新的规则版本发布，须重新预览）")
             return redirect("console:theme", code=tenant.code)
         try:
-            number = _publish(request, tenant, draft, action="theme_publish", extra={})
+            number = pack_publish(request, tenant, draft, action="theme_publish", extra={})
         except (RulePackError, OnboardingError) as exc:
             messages.error(request, f"发布失败：{exc}")
             return redirect("console:theme", code=tenant.code)
@@ -82,7 +82,7 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
         except InvalidInput as exc:
             errors[exc.field or "source"] = exc.message
         else:
-            candidate, problems = _check(tenant, source)
+            candidate, problems = pack_check(tenant, source)
             for problem in problems:  # a pack problem on a branding key belongs beside that field
                 for key in (*FIELDS, "hotlines", "version"):
                     if f"centre.{key}" in problem or (key == "version" and ": version:" in problem):
@@ -92,7 +92,7 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
             elif candidate is not None:
                 request.session[DRAFT_KEY.format(code=tenant.code)] = {"source": source, "base": live.number}
                 context["previewing"] = True
-                context["diff"] = _diff(live.source_text, source, old_name=f"V{live.number}", new_name="新版本")
+                context["diff"] = source_diff(live.source_text, source, old_name=f"V{live.number}", new_name="新版本")
     context.update({"values": values, "errors": errors, "problems": problems})
     return console_render(request, "console/theme.html", context, status=400 if errors or problems else 200)
 
@@ -103,7 +103,7 @@ def theme_preview(request: HttpRequest, code: str) -> HttpResponse:
     """The centre's landing page as the draft would draw it (for the console's preview frame)."""
     tenant = tenant_for(request.user, code)
     draft = _draft(request, tenant)
-    candidate, _ = _check(tenant, draft) if draft else (None, [])
+    candidate, _ = pack_check(tenant, draft) if draft else (None, [])
     pack = candidate or tenant_rule_pack(tenant=tenant)
     previous = get_urlconf()
     set_urlconf("baohan.urls_tenant")  # the page's links are the centre's

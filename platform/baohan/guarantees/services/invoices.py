@@ -129,7 +129,11 @@ def _ident(values: Mapping[str, Any], name: str) -> int:
     return int(raw)
 
 
-def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -> Invoice:
+def invoice_request(
+    *, order_id: int, actor: Actor, values: Mapping[str, Any], save_title: bool = False, save_address: bool = False
+) -> Invoice:
+    """Request the order's invoice; ``save_title`` / ``save_address`` also keep the title and (paper)
+    address typed in for later requests, only if the request itself goes through."""
     pack, version = pack_in_force()
     form, kind = values.get("form"), values.get("type")
     offered = {k.form.value: {t.value for t in k.types} for k in pack.invoice.kinds}
@@ -145,6 +149,10 @@ def invoice_request(*, order_id: int, actor: Actor, values: Mapping[str, Any]) -
         eligibility = invoice_eligibility(order=order)
         if not eligibility.allowed:
             raise Conflict("invoice_not_available", eligibility.reason)
+        if save_title and values.get("title_id") is None:
+            values = {**values, "title_id": invoice_title_save(enterprise=order.enterprise, values=values).pk}
+        if save_address and values.get("address_id") is None and form == InvoiceForm.PAPER.value:
+            values = {**values, "address_id": invoice_address_save(enterprise=order.enterprise, values=values).pk}
         title_values: Mapping[str, Any] = values
         if values.get("title_id") is not None:
             saved = (

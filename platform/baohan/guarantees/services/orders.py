@@ -244,16 +244,18 @@ def _draw(*, panel: list[Issuer]) -> tuple[Issuer, int, int]:
     return panel[index], value, index
 
 
-def _form_defaults(*, section: Section, enterprise: Enterprise, operator: Operator, quote: Quote) -> dict[str, Any]:
-    return {
+def form_defaults(
+    *, section: Section, enterprise: Enterprise, operator: Operator, quote: Quote | None
+) -> dict[str, Any]:
+    """What the application form holds before the bidder types: the section's, the enterprise's and
+    the operator's data, and the quote once an issuer is known."""
+    values: dict[str, Any] = {
         "deposit_amount": str(section.deposit_amount),
         "project_type": section.project_type,
         "bid_validity_days": section.bid_validity_days,
         "project_code": section.project_code,
         "project_name": section.project_name,
-        "insured_amount": str(quote.insured_amount),
-        "premium_rate": str(quote.rate),
-        "premium_amount": str(quote.premium),
+        "insured_amount": str(quote.insured_amount if quote else section.deposit_amount),
         "applicant_name": enterprise.name,
         "applicant_uscc": enterprise.uscc,
         "account_name": enterprise.basic_account_name,
@@ -263,6 +265,9 @@ def _form_defaults(*, section: Section, enterprise: Enterprise, operator: Operat
         "operator_phone": operator.phone,
         "operator_email": operator.email,
     }
+    if quote is not None:
+        values.update(premium_rate=str(quote.rate), premium_amount=str(quote.premium))
+    return values
 
 
 def section_accepting(*, section: Section, now: datetime | None = None) -> None:
@@ -309,7 +314,7 @@ def order_create(
         pack=pack,
         fields=list(pack.forms.application),
         values=dict(form),
-        defaults=_form_defaults(section=section, enterprise=enterprise, operator=operator, quote=reference),
+        defaults=form_defaults(section=section, enterprise=enterprise, operator=operator, quote=reference),
     )
     _uploads_check(enterprise=enterprise, uploads=clean.uploads, labels=clean.labels)
     check = ""

@@ -64,24 +64,8 @@ def _issuer_rows(*, pack: RulePack, section: Section, chosen: list[str]) -> list
 
 
 def _defaults(request: HttpRequest, section: Section) -> dict[str, Any]:
-    """What the form shows before the bidder types: the section's and the enterprise's own data."""
     operator = operator_of(request)
-    enterprise = operator.enterprise
-    return {
-        "deposit_amount": section.deposit_amount,
-        "project_type": section.project_type,
-        "bid_validity_days": section.bid_validity_days,
-        "project_code": section.project_code,
-        "project_name": section.project_name,
-        "insured_amount": section.deposit_amount,
-        "applicant_name": enterprise.name,
-        "applicant_uscc": enterprise.uscc,
-        "account_name": enterprise.basic_account_name,
-        "bank_name": enterprise.basic_bank_name,
-        "operator_name": operator.name,
-        "operator_phone": operator.phone,
-        "operator_email": operator.email,
-    }
+    return orders.form_defaults(section=section, enterprise=operator.enterprise, operator=operator, quote=None)
 
 
 def _live_order(request: HttpRequest, section: Section, deposit_kind: str) -> Order | None:

@@ -132,7 +132,7 @@ def field_views(
             value = ""
         elif canonical.kind in SENSITIVE_KINDS and not fixed:
             # Account and ID numbers are never sent back in full, not even to the one who typed them.
-            if value:
+            if values.get(f.name):
                 hint = f"{hint} 为保护账户安全，请重新填写。".strip()
             value = ""
         choices = [{"code": c.code, "label": c.label} for c in f.choices or []] or [

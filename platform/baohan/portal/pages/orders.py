@@ -326,13 +326,13 @@ def order_invoice(request: HttpRequest, number: str) -> HttpResponse:
         values: dict[str, Any] = {
             k: request.POST.get(k, "").strip() for k in INVOICE_NAMES if request.POST.get(k, "").strip()
         }
-        if request.POST.get("save_title") == "1" and "title_id" not in values:
-            saved = invoices.invoice_title_save(enterprise=order.enterprise, values=values)
-            values["title_id"] = saved.pk
-        if request.POST.get("save_address") == "1" and "address_id" not in values and values.get("form") == "paper":
-            saved_address = invoices.invoice_address_save(enterprise=order.enterprise, values=values)
-            values["address_id"] = saved_address.pk
-        return invoices.invoice_request(order_id=order.pk, actor=actor_of(request), values=values)
+        return invoices.invoice_request(
+            order_id=order.pk,
+            actor=actor_of(request),
+            values=values,
+            save_title=request.POST.get("save_title") == "1",
+            save_address=request.POST.get("save_address") == "1",
+        )
 
     return _act(request, number, panel="invoice", names=INVOICE_NAMES, action=act, done="发票申请已提交")
 
