@@ -76,7 +76,7 @@ def test_benxi_pages_apply_confirm_and_the_order_page() -> None:
     assert again["Location"] == f"/orders/{number}/confirm"
 
     confirm = client.get(f"/orders/{number}/confirm")
-    assert "紫金财产保险股份有限公司、永安财产保险股份有限公司" in text(confirm)
+    assert "紫金财产保险股份有限公司、永安财产保险股份有限公司" in re.sub(r"<[^>]+>", "", text(confirm))
     missing = client.post(f"/orders/{number}/confirm", {"consents": ["broker_notice"], "action": "submit"})
     assert missing.status_code == 400
     assert "请阅读并同意" in text(missing)

@@ -158,7 +158,7 @@ def test_xinjiang_hands_out_only_the_encrypted_policy_before_opening_then_the_pl
     assert status == 200
     assert [(o["kind"], o["available"]) for o in offers] == [("policy_encrypted", True), ("policy", False)]
     assert offers[1]["available_from"] is not None
-    assert "开标后" in offers[1]["note"]
+    assert offers[1]["note"] == "开标后可下载解密保单"  # Xinjiang does encrypt
     status, error = waiting.bidder.get(f"{base}/policy")
     assert (status, error["code"]) == (403, "document_not_available")
     status, error = centre.get(f"/api/v1/centre/guarantees/{guarantee}/policy")
@@ -193,6 +193,9 @@ def test_xuancheng_hands_out_nothing_before_opening(django_capture_on_commit_cal
     base = f"/api/v1/orders/{number}/documents"
     status, offers = bidder.get(base)
     assert [(o["kind"], o["available"], o["url"]) for o in offers] == [("policy", False, None)]
+    # Xuancheng encrypts nothing: the note speaks of the policy, not of decrypting it.
+    assert (offers[0]["label"], offers[0]["note"], offers[0]["state"]) == ("电子保单", "开标后可下载电子保单", "later")
+    assert "解密" not in str(offers)
     for kind in ("policy", "policy_encrypted"):
         status, error = bidder.get(f"{base}/{kind}")
         assert status in (403, 404)
@@ -227,6 +230,8 @@ def test_before_issue_the_order_lists_the_policy_to_come() -> None:
                 "available": False,
                 "available_from": None,
                 "note": "出函后可下载保单",
+                "state": "unavailable",
+                "retry_after": None,
                 "url": None,
             }
         ],
@@ -385,7 +390,12 @@ def test_a_lost_policy_task_is_made_up_by_the_sweep() -> None:
     status, order = waiting.issuer.post(f"/api/v1/issuer/orders/{waiting.number}/issue", {})
     assert (status, order["state"]) == (200, "issued")
     status, offers = waiting.bidder.get(f"/api/v1/orders/{waiting.number}/documents")
-    assert offers[0]["note"] == "保单生成中，请稍后刷新"
+    # Being made: said so, with when to look again; the download answers the same, with Retry-After.
+    assert (offers[0]["state"], offers[0]["retry_after"], offers[0]["available"]) == ("pending", 10, False)
+    assert offers[0]["note"] == "保单生成中，请约10秒后刷新"
+    response = waiting.bidder.client.get(f"/api/v1/orders/{waiting.number}/documents/policy")
+    assert (response.status_code, response.json()["code"], response["Retry-After"]) == (409, "policy_pending", "10")
+    assert "生成中" in response.json()["message"]
     with tenant_context(tenant("xinjiang")):
         made = policies_backfill_task.delay().get()
         again = policies_backfill_task.delay().get()

@@ -60,7 +60,9 @@ def test_verification_is_reviewed_and_gates_applications() -> None:
     order = {"section": "BX-EV-1", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["zijin"]}
 
     status, error = bidder.post("/api/v1/orders/", {**order, "form": benxi_form()})
-    assert (status, error["message"]) == (403, "仅投标人账户可以访问")
+    # Told what is wrong and what to do next, not that the account is no bidder's.
+    assert (status, error["code"]) == (403, "enterprise_not_verified")
+    assert "请先在「用户中心 → 企业信息认证」提交企业信息" in error["message"], error
     status, error = bidder.get("/api/v1/enterprise-verification")
     assert (status, error["code"]) == (404, "verification_not_found")
 
@@ -82,6 +84,9 @@ def test_verification_is_reviewed_and_gates_applications() -> None:
     status, error = bidder.post("/api/v1/enterprise-verification", {"form": form(licence["id"], 810001)})
     assert (status, error["code"]) == (409, "verification_pending")
     assert counts() == before
+    status, error = bidder.post("/api/v1/orders/", {**order, "form": benxi_form()})
+    assert (status, error["code"]) == (403, "enterprise_not_verified")
+    assert "审核中" in error["message"], error
 
     # The centre's queue: an issuer may not review; a rejection needs a reason.
     status, _ = issuer_api("benxi", "zijin").get("/api/v1/centre/enterprise-verifications/")
@@ -96,6 +101,9 @@ def test_verification_is_reviewed_and_gates_applications() -> None:
     assert (status, rejected["state"]) == (200, "rejected")
     _, mine = bidder.get("/api/v1/enterprise-verification")
     assert (mine["state"], mine["reason"]) == ("rejected", "营业执照不清晰")
+    status, error = bidder.get("/api/v1/orders/")
+    assert (status, error["code"]) == (403, "enterprise_not_verified")
+    assert "未通过（营业执照不清晰）：请在「用户中心 → 企业信息认证」修改后重新提交" in error["message"], error
     status, error = centre.post(review, {"approve": True})
     assert (status, error["code"]) == (409, "verification_reviewed")
 
@@ -166,6 +174,7 @@ def test_an_unverified_enterprise_cannot_apply_where_the_pack_reviews_enterprise
     order = {"section": "BX-EV-2", "deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["zijin"]}
     status, error = bidder.post("/api/v1/orders/", {**order, "form": benxi_form()})
     assert (status, error["code"]) == (403, "enterprise_not_verified")
+    assert "企业信息认证" in error["message"], error
 
 
 def test_the_verification_page_submits_and_shows_the_state() -> None:
@@ -217,3 +226,20 @@ def test_a_refused_page_submission_keeps_none_of_its_uploads() -> None:
         assert Upload.objects.count() == uploads
         assert not EnterpriseVerification.objects.filter(user=user).exists()
     connection.set_schema_to_public()
+
+
+def test_the_apply_page_tells_an_unverified_account_what_to_do_next() -> None:
+    from django.test import Client
+
+    centre_api("benxi").put("/api/v1/centre/sections/BX-EV-3", section_payload(project_type="housing", amount="1.00"))
+    c = Client(HTTP_HOST="benxi.localhost")
+    with tenant_context(tenant("benxi")):
+        user = get_user_model().objects.create_user(username="reg810007", password="pw-2026-reg")
+        UserPhone.objects.create(user=user, phone=phone_make(810007), verified=True)
+    connection.set_schema_to_public()
+    assert c.post("/accounts/login/", {"login": phone_make(810007), "password": "pw-2026-reg"}).status_code == 302
+    response = c.get("/sections/BX-EV-3/apply", follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/account/"
+    assert "企业信息尚未认证：请先在「用户中心 → 企业信息认证」提交企业信息" in page
+    assert "仅投标人账户可以访问" not in page

@@ -96,7 +96,7 @@ def test_concurrent_acceptances_exactly_one_wins(benxi_committed: Any) -> None:
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(outcomes.values()) == ["already_underwritten", "won"]
+    assert sorted(outcomes.values()) == ["taken_by_other_issuer", "won"]  # the loser is told who won
     winner = next(code for code, outcome in outcomes.items() if outcome == "won")
     with tenant_context(benxi):
         order = Order.objects.get(pk=order_id)

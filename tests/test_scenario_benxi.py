@@ -107,7 +107,11 @@ def test_benxi_multi_select_first_acceptance_wins_and_invoice_after_opening() ->
     assert money(order["premium"]) == money("350.00")
     assert {o["issuer_code"]: o["status"] for o in order["offers"]} == {"zijin": "accepted", "yongan": "released"}
     status, error = yongan.post(f"/api/v1/issuer/orders/{number}/decision", {"approve": True})
-    assert (status, error["code"]) == (404, "order_not_found")  # released: no longer its order
+    # Released: told plainly that another insurer took it, not that it does not exist.
+    assert (status, error["code"]) == (409, "taken_by_other_issuer")
+    assert "其他出函机构" in error["message"], error
+    status, error = yongan.get(f"/api/v1/issuer/orders/{number}")
+    assert (status, error["code"]) == (409, "taken_by_other_issuer")
     status, mine = yongan.get("/api/v1/issuer/orders/")
     assert mine["results"] == []
 

@@ -4,9 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from baohan.portal import views
+from baohan.portal.favicon import favicon
 
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("console/", include("baohan.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

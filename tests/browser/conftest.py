@@ -47,6 +47,8 @@ from playwright.sync_api import (
 )
 
 from tests import leaks
+from tests.browser.blanks import FOUND as BLANKS_FOUND
+from tests.browser.blanks import blanks_find
 
 # Playwright's sync API runs an asyncio event loop in the main thread (in a greenlet of its own) while the browser is
 # up, so Django sees a "running event loop" there and refuses every ORM call a test makes (SynchronousOnlyOperation:
@@ -169,6 +171,8 @@ class _Recording:
             if close is not None:
                 close()
         leaks.BODIES.append((str(environ.get("PATH_INFO", "")), body))
+        if content_type.startswith("text/html"):
+            blanks_find(str(environ.get("PATH_INFO", "")), body)
         return [body]
 
 
@@ -398,6 +402,7 @@ def page_factory(request: pytest.FixtureRequest, live_site: LiveSite, browser: B
     ``Browser.new_context``. Contexts close after the test; when it failed, each page is saved first to
     ``<artifacts>/failures/``."""
     contexts: list[BrowserContext] = []
+    blanks_before = len(BLANKS_FOUND)
 
     def new_page(region: str | None = None, *, mobile: bool = False, **options: Any) -> Page:
         settings: dict[str, Any] = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "accept_downloads": True}
@@ -425,6 +430,8 @@ def page_factory(request: pytest.FixtureRequest, live_site: LiveSite, browser: B
         context.close()
     # Answers still being written when the test ends would reach a database pytest-django has blocked again.
     live_site.wait_idle()
+    blanks = BLANKS_FOUND[blanks_before:]
+    assert not blanks, "pages printed a missing value:\n  " + "\n  ".join(blanks)
 
 
 # --- Screenshots --------------------------------------------------------------------------------------------------

@@ -89,13 +89,13 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     page.locator("#f-insured_name").fill(FORM["insured_name"])
     page.get_by_role("button", name="下一步").click()
 
-    # 确认信息: the three consents, then 提交申请.
+    # 确认信息: the three consents, then 提交订单.
     expect(page.locator(".wizard-step.is-current")).to_contain_text("确认信息")
     expect(page.locator(".chosen-issuers")).to_contain_text("紫金财产保险股份有限公司、永安财产保险股份有限公司")
     for box in page.locator("input[name=consents]").all():
         box.check()
     screenshot(page, REGION, "confirm")
-    page.get_by_role("button", name="提交申请").click()
+    page.get_by_role("button", name="提交订单").click()
     expect(page.locator(".state-badge")).to_have_text("待保险审核")
     screenshot(page, REGION, "submitted")
     page.get_by_role("link", name="查看订单").click()
@@ -108,7 +108,7 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     page.reload()
     expect(page.locator(".state-badge")).to_have_text("待支付订单")
     expect(page.locator("#payment")).to_contain_text("2100000000000000001")
-    expect(page.locator(".payer-rule")).to_contain_text("须使用与投保人企业名称一致的企业账户支付")
+    expect(page.locator(".payer-rule")).to_contain_text("需使用与投保人企业一致的企业账户支付")
     screenshot(page, REGION, "payment")
     accessible(page)
     fits_phone(page, REGION, "payment")
@@ -124,7 +124,9 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
         {"name": "voucher.png", "mimeType": "image/png", "buffer": png_bytes((40, 40))}
     )
     page.get_by_role("button", name="提交凭证").click()
+    expect(page.locator(".paid-card")).to_contain_text("恭喜您已完成订单支付")
     expect(page.locator(".state-badge")).to_have_text("缴纳审批中")
+    page.get_by_role("link", name="查看订单详情").click()
 
     status, vouchers = zijin.get("/api/v1/issuer/vouchers/")
     voucher = next(v for v in vouchers["results"] if v["order"] == number)
@@ -148,7 +150,7 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
     assert status in (200, 201), body
     page.reload()
     page.get_by_label("电子发票").check()
-    page.locator("#f-email").fill("invoice@example.com")
+    page.locator("#f-invoice-email").fill("invoice@example.com")
     page.get_by_label("保存为常用发票抬头").check()
     screenshot(page, REGION, "invoice")
     accessible(page)

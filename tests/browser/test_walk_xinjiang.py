@@ -94,14 +94,12 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     page.locator("#f-sms_code").fill("000000")  # the picture code left out is named beside its field
     page.get_by_role("button", name="下一步").click()
     expect(page.locator("#e-captcha")).to_have_text("请填写验证码")
-    # The page came back: the file and the checks are asked again, the rest is kept.
+    # The page came back: the permit is kept (not uploaded again), the checks are asked again, the rest is kept.
     expect(page.locator("#f-account_name")).to_have_value("新疆走查建设有限公司")
+    expect(page.locator('[data-field="account_permit"] .upload-kept')).to_contain_text("permit.png")
     expect(page.locator("#f-account_number")).to_have_value("")  # never echoed: typed again
     page.locator("#f-account_number").fill("6217000012345678")
     page.get_by_label("国任财产保险股份有限公司").check()
-    page.locator("#f-account_permit").set_input_files(
-        {"name": "permit.png", "mimeType": "image/png", "buffer": png_bytes((60, 40))}
-    )
     operator_check(page, REGION, "form.apply-form", phone)
     screenshot(page, REGION, "apply")
     accessible(page)
@@ -111,7 +109,8 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
     expect(page.locator(".wizard-step.is-current")).to_contain_text("确认信息")
     page.get_by_label("我已阅读《投保须知》与《保险条款》").check()
     screenshot(page, REGION, "confirm")
-    page.get_by_role("button", name="提交申请").click()
+    expect(page.locator(".confirm-total")).to_contain_text("应付金额总计")
+    page.get_by_role("button", name="确认并支付").click()
     page.get_by_role("link", name="查看订单").click()
     number = order_number(page)
 
@@ -169,16 +168,16 @@ def test_xinjiang_walk(page_factory: PageFactory) -> None:
 
     # 申请发票: a special paper invoice without the registered address is refused beside that field.
     page.get_by_label("纸质发票").check()
-    page.locator("#f-type").select_option("vat_special")
-    page.locator("#f-recipient").fill("王收件")
-    page.locator("#f-recipient_phone").fill("13700000000")
-    page.locator("#f-recipient_address").fill("乌鲁木齐市天山区")
+    page.locator("#f-invoice-type").select_option("vat_special")
+    page.locator("#f-invoice-recipient").fill("王收件")
+    page.locator("#f-invoice-recipient_phone").fill("13700000000")
+    page.locator("#f-invoice-recipient_address").fill("乌鲁木齐市天山区")
     page.get_by_role("button", name="申请发票").click()
-    expect(page.locator("#e-registered_address")).not_to_be_empty()
-    page.locator("#f-registered_address").fill("乌鲁木齐市天山区1号")
-    page.locator("#f-registered_phone").fill("0991-1234567")
-    page.locator("#f-bank_name").fill("中国建设银行乌鲁木齐分行")
-    page.locator("#f-bank_account").fill("6217000012345678")
+    expect(page.locator("#e-invoice-registered_address")).not_to_be_empty()
+    page.locator("#f-invoice-registered_address").fill("乌鲁木齐市天山区1号")
+    page.locator("#f-invoice-registered_phone").fill("0991-1234567")
+    page.locator("#f-invoice-bank_name").fill("中国建设银行乌鲁木齐分行")
+    page.locator("#f-invoice-bank_account").fill("6217000012345678")
     screenshot(page, REGION, "invoice")
     page.get_by_role("button", name="申请发票").click()
     expect(page.locator(".invoice-state")).to_have_text("已申请")

@@ -8,9 +8,7 @@ import re
 import secrets
 from typing import Any
 
-from django.core.cache import caches
 from django.db import connection
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
@@ -18,7 +16,7 @@ from baohan.guarantees.models import Order
 from baohan.identity.models import SmsMessage
 from tenants.models import Tenant
 from tenants.selectors import tenant_rule_pack
-from tests.api import Api, captcha_answer, centre_api, issuer_api, section_payload
+from tests.api import Api, captcha_answer, centre_api, issuer_api, section_payload, sms_limits_waive
 
 _serial = itertools.count(1)
 
@@ -89,8 +87,7 @@ def sms_read(region: str, phone: str) -> str:
 def operator_check(page: Page, region: str, form: str, phone: str) -> None:
     """Picture code, 获取验证码, then the SMS code, inside ``form``. The one-a-minute limit per phone is
     waived (a walk asks twice within a minute; tests/test_login_sms.py tests the limit itself)."""
-    hour = timezone.now().strftime("%Y%m%d%H")
-    caches["global"].delete_many([f"sms:gap:{phone}", f"sms:hour:{phone}:{hour}"])
+    sms_limits_waive(region, phone)
     scope = page.locator(form)
     scope.locator("[data-captcha-answer]").fill(captcha_read(page, region, form))
     scope.get_by_role("button", name="获取验证码").click()

@@ -32,6 +32,8 @@ DOCUMENT_OFFER_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
     "available": serializers.BooleanField(),
     "available_from": serializers.DateTimeField(allow_null=True),
     "note": serializers.CharField(),
+    "state": serializers.ChoiceField(choices=["available", "pending", "later", "unavailable"]),
+    "retry_after": serializers.IntegerField(allow_null=True, help_text="Seconds to wait while it is being made."),
     "url": serializers.CharField(allow_null=True),
 }
 VerificationSerializer = inline_serializer(

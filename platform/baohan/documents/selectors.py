@@ -8,16 +8,26 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from baohan.documents.models import Policy
-from baohan.guarantees.errors import NotAllowed, NotFound
+from baohan.guarantees.errors import Conflict, NotAllowed, NotFound
 from baohan.guarantees.models import Invoice, Order
 from baohan.guarantees.selectors import GUARANTEE_STATUS_LABELS, guarantee_status
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.rulepacks.models import InvoiceForm, OrderState, PolicyBeforeOpening, RulePack
 from tenants.selectors import pack_in_force
+
+
+class PolicyPending(Conflict):
+    """The policy is being made: try again after ``retry_after`` seconds (sent as Retry-After)."""
+
+    def __init__(self, code: str, message: str, *, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
 
 # States in which an order has a policy to speak of.
 POLICY_STATES = {OrderState.ISSUED.value, OrderState.SURRENDERED.value}
@@ -33,6 +43,14 @@ class DocumentOffer:
     available: bool
     available_from: datetime | None
     note: str
+    # available; pending (being made: retry after ``retry_after`` seconds); later (from
+    # ``available_from`` or an event such as bid opening); unavailable
+    state: str = ""
+    retry_after: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            object.__setattr__(self, "state", "available" if self.available else "unavailable")
 
 
 PLAIN, SEALED = "policy", "policy_encrypted"
@@ -66,23 +84,39 @@ def _policy_offers(*, order: Order, pack: RulePack, now: datetime) -> list[Docum
         return [DocumentOffer(PLAIN, "电子保单", False, None, "出函后可下载保单")]
     policy = Policy.objects.filter(order=order).first()
     if policy is None:
-        return [DocumentOffer(PLAIN, "电子保单", False, None, "保单生成中，请稍后刷新")]
+        return [_policy_pending(order=order, now=now)]
     opening = order.section.opening_time
     if section_bid_opened(order.section, now=now):
         return [DocumentOffer(PLAIN, "电子保单", True, None, "")]
     mode = pack.policy.before_opening
     if mode == PolicyBeforeOpening.PLAIN:
         return [DocumentOffer(PLAIN, "电子保单", True, None, "")]
-    offers = [DocumentOffer(PLAIN, "电子保单（解密）", False, opening, "开标后可下载解密保单")]
-    if mode == PolicyBeforeOpening.ENCRYPTED and policy.sealed:
+    if mode != PolicyBeforeOpening.ENCRYPTED:  # nothing is encrypted: no word of decrypting
+        return [DocumentOffer(PLAIN, "电子保单", False, opening, "开标后可下载电子保单", state="later")]
+    offers = [DocumentOffer(PLAIN, "电子保单（解密）", False, opening, "开标后可下载解密保单", state="later")]
+    if policy.sealed:
         offers.insert(0, DocumentOffer(SEALED, "加密保单", True, None, "开标前提供加密保单，开标后可下载解密保单"))
     return offers
+
+
+def _policy_pending(*, order: Order, now: datetime) -> DocumentOffer:
+    """Issued, and the policy is being made (a task queued at issue): say so, and when to look again."""
+    retry = int(settings.POLICY_PENDING_RETRY_SECONDS)
+    issued_at = order.issued_at or now
+    if (now - issued_at).total_seconds() > settings.POLICY_PENDING_SLOW_SECONDS:
+        note = "保单仍在生成中，请稍后刷新；如长时间未生成，请联系客服"
+        retry = max(retry, 60)
+    else:
+        note = f"保单生成中，请约{retry}秒后刷新"
+    return DocumentOffer(PLAIN, "电子保单", False, None, note, state="pending", retry_after=retry)
 
 
 def policy_file_for_bidder(*, order: Order, pack: RulePack, kind: str) -> tuple[bytes, str]:
     offer = next((o for o in order_documents(order=order, pack=pack) if o.kind == kind), None)
     if offer is None:
         raise NotFound("document_not_found", "没有该文件")
+    if offer.state == "pending":
+        raise PolicyPending("policy_pending", offer.note, retry_after=offer.retry_after or 10)
     if not offer.available:
         raise NotAllowed("document_not_available", offer.note or "该文件暂不可下载")
     if kind == INVOICE:
@@ -100,6 +134,9 @@ def policy_file_for_centre(*, order: Order) -> tuple[bytes, str]:
     """The trading centre gets the plain policy, and only once the bid is opened."""
     policy = Policy.objects.filter(order=order).first()
     if policy is None:
+        if order.state in POLICY_STATES:
+            pending = _policy_pending(order=order, now=timezone.now())
+            raise PolicyPending("policy_pending", pending.note, retry_after=pending.retry_after or 10)
         raise NotFound("document_not_found", "该订单尚无保单")
     if not section_bid_opened(order.section):
         raise NotAllowed("document_not_available", "开标后方可获取保单")
@@ -115,7 +152,7 @@ class Verification:
     """What anyone may learn about a genuine guarantee: nothing about the bidder's money or people."""
 
     guarantee_number: str
-    status: str  # valid, claimed, surrendered, expired (see guarantee_status)
+    status: str  # valid, claimed, surrendered, expired, section_<status> (see guarantee_status)
     status_label: str
     centre: str
     issuer: str

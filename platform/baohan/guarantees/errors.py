@@ -39,3 +39,7 @@ class TooMany(DomainError):
     """Too many attempts or sends: wait and try again."""
 
     status = 429
+
+
+# The insurer asked alongside others (multi-select) that did not accept first: its request was released.
+TAKEN_BY_OTHER = ("taken_by_other_issuer", "该订单已由其他出函机构先行承保，本机构的审核请求已释放，无需再处理")

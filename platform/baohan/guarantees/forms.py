@@ -146,6 +146,9 @@ def form_clean(
         if name not in known:
             raise InvalidInput("unknown_field", f"表单中没有字段 {name}", field=name)
     out = CleanForm()
+    # The picture code is answered when the SMS code is requested (no code is sent without it): where the
+    # form asks for an SMS code, the code proves the picture and the picture's field may be left out.
+    sms_code_asked = any(CANONICAL_FIELDS[f.name].kind == FieldKind.SMS_CODE for f in fields)
     for form_field in fields:
         canonical = CANONICAL_FIELDS[form_field.name]
         out.labels[form_field.name] = form_field.label
@@ -157,7 +160,7 @@ def form_clean(
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raw = defaults.get(form_field.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if form_field.required:
+            if form_field.required and not (canonical.kind == FieldKind.CAPTCHA and sms_code_asked):
                 raise _error("required", f"请填写{form_field.label}", form_field)
             continue
         try:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
-from baohan.rulepacks.models import Milestone, OrderState, RulePack
+from baohan.rulepacks.models import Milestone, OrderState, RulePack, SectionStatus
 from baohan.sections.models import Section
 
 ORDER_RELATED = ("section", "enterprise")
@@ -58,6 +58,13 @@ def order_get_for_issuer(*, issuer_code: str, number: str) -> Order | None:
     return order_list_for_issuer(issuer_code=issuer_code).filter(number=number).first()
 
 
+def order_taken_by_other_issuer(*, issuer_code: str, number: str) -> bool:
+    """This issuer was asked (with others) and released when another accepted first."""
+    return IssuerOffer.objects.filter(
+        order__number=number, issuer_code=issuer_code, status=IssuerOffer.Status.RELEASED
+    ).exists()
+
+
 def order_list_for_section(*, section: Section) -> QuerySet[Order]:
     """What the centre checks at bid opening: the section's issued guarantees and their status."""
     return (
@@ -74,18 +81,36 @@ GUARANTEE_STATUS_LABELS = {
     "surrendered": "已退保",
     "expired": "已过期",
     "void": "无效",
+    "section_suspended": "标段中止，保函暂停使用",
+    "section_paused": "标段暂停，保函暂停使用",
+    "section_terminated": "标段已终止，保函失效",
+    "section_failed_tender": "标段已流标，保函失效",
+}
+
+# The section's status, when it stops the guarantee from being plainly valid: a suspended or paused
+# section's guarantee is on hold (it serves again if the section resumes); a terminated or failed
+# section's guarantee has nothing left to secure.
+SECTION_HOLDS = {
+    SectionStatus.SUSPENDED: "section_suspended",
+    SectionStatus.PAUSED: "section_paused",
+    SectionStatus.TERMINATED: "section_terminated",
+    SectionStatus.FAILED_TENDER: "section_failed_tender",
 }
 
 
 def guarantee_status(order: Order) -> str:
-    """valid / claimed / surrendered / expired / void: what a checker at bid opening, or anyone
-    verifying the guarantee, needs to know."""
+    """valid / claimed / surrendered / expired / void, or section_<status> when the section was
+    suspended, paused, terminated or failed (before or after bid opening): what a checker at bid
+    opening, or anyone verifying the guarantee, needs to know."""
     if order.state == OrderState.SURRENDERED:
         return "surrendered"
     if order.state != OrderState.ISSUED:
         return "void"
     if any(claim.state == "paid" for claim in order.claims.all()):
         return "claimed"
+    held = SECTION_HOLDS.get(SectionStatus(order.section.status))
+    if held is not None:
+        return held
     if order.valid_until is not None and order.valid_until < timezone.localdate():
         return "expired"
     return "valid"

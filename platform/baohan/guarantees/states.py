@@ -31,6 +31,13 @@ class Actor:
     def system(cls, label: str = "系统") -> Actor:
         return cls(ActorKind.SYSTEM, "system", label)
 
+    @classmethod
+    def issuer_person(cls, *, issuer_code: str, name: str, organisation: str) -> Actor:
+        """A person of an issuer acting in its scope (``id`` is the issuer's code, as for its API
+        credential); recorded by name and organisation, 「李核保（紫金财产保险股份有限公司）」."""
+        label = f"{name.strip()}（{organisation}）" if name.strip() else organisation
+        return cls(ActorKind.ISSUER, issuer_code, label[:200])
+
 
 @dataclass(frozen=True)
 class Transition:

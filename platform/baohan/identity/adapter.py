@@ -11,6 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 
 from baohan.guarantees.forms import phone_clean
 from baohan.identity.models import UserPhone
@@ -24,6 +25,22 @@ OUR_PHONE_STAGE = "baohan.identity.stages.PhoneOwnersOnlyStage"
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # allauth's answers in the centre's words (its own catalogue has English or other wording for some).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "account_inactive": _("该账户已停用，请联系客服"),
+        "phone_password_mismatch": _("手机号码或密码不正确"),
+        "incorrect_code": _("短信验证码错误"),
+        "incorrect_password": _("密码不正确"),
+        "invalid_login": _("登录失败，请重新登录"),
+        "phone_taken": _("该手机号已注册，请直接登录"),
+        "too_many_login_attempts": _("尝试次数过多，请稍后再试"),
+        "unknown_phone": _("该手机号未注册"),
+        "same_as_current": _("新手机号码与当前手机号码相同"),
+        "rate_limited": _("操作过于频繁，请稍后再试"),
+        "enter_current_password": _("请输入当前密码"),
+    }
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         pack, _ = pack_in_force()
         methods = set(pack.login.methods)

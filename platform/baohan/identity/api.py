@@ -11,6 +11,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from baohan.guarantees.api.auth import CredentialAuthentication, IsAccount, IsCentre, account_of, principal_of
@@ -77,13 +78,17 @@ class SmsCodeView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Send an SMS code to the operator's phone on record, after the image captcha; for the
-        operator checks the pack asks for (submitting, abandoning, confirming a refund account)."""
+        operator checks the pack asks for (submitting, abandoning, confirming a refund account).
+        Limited per centre, phone and purpose, and per client address (429 ``sms_too_soon``,
+        ``sms_hourly_cap``, ``sms_client_cap``, ``sms_phone_cap``)."""
         data = SmsCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         captcha_verify(key=v["captcha_key"], answer=v["captcha"])
         operator = Operator.objects.filter(user=account_of(request)).first()
-        code = operator_sms_code_issue(operator=operator, phone=v["phone"], purpose=v["purpose"])
+        code = operator_sms_code_issue(
+            operator=operator, phone=v["phone"], purpose=v["purpose"], client=BaseThrottle().get_ident(request)
+        )
         return Response(
             {"phone": mask_phone(code.phone), "expires_at": code.expires_at}, status=status.HTTP_201_CREATED
         )

@@ -14,11 +14,14 @@ from baohan.guarantees.errors import InvalidInput
 from baohan.identity.services.sms import sms_code_verify
 
 
-def sms_code_verified(*, phone_on_record: str, phone: str, codes: Mapping[str, str], purpose: str) -> str:
-    """An operator with no phone on record yet (a first CA-key login) proves the phone given instead."""
+def sms_code_verified(
+    *, phone_on_record: str, phone: str, codes: Mapping[str, str], purpose: str, subject: str = ""
+) -> str:
+    """An operator with no phone on record yet (a first CA-key login) proves the phone given instead.
+    A code accepted for ``subject`` serves that action again (a retry, a later step) until it expires."""
     if phone_on_record:
         phone_matches(phone_on_record=phone_on_record, phone=phone, codes=codes, purpose=purpose)
     elif not phone:
         raise InvalidInput("required", "请填写手机号码", field="operator_phone", label="手机号码")
-    sms_code_verify(phone=phone_on_record or phone, purpose=purpose, code=codes.get("sms_code", ""))
+    sms_code_verify(phone=phone_on_record or phone, purpose=purpose, code=codes.get("sms_code", ""), subject=subject)
     return "sms_code"

@@ -22,6 +22,9 @@ GATED_VIEWS: dict[str, set[LoginMethod] | str] = {
     "account_confirm_login_code": {LoginMethod.SMS_CODE},
     "account_signup": "registration",
     "account_verify_phone": {LoginMethod.PASSWORD, LoginMethod.SMS_CODE},
+    "account_change_phone": {LoginMethod.PASSWORD, LoginMethod.SMS_CODE},
+    "account_reauthenticate": {LoginMethod.PASSWORD},
+    "identity_signup_code": "registration",
     # Email is not used; passwords are reset by SMS (identity_password_reset).
     "account_reset_password": "never",
     "account_reset_password_done": "never",

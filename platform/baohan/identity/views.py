@@ -11,7 +11,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from allauth.account import app_settings as allauth_settings
+from allauth.account import forms as allauth_forms
 from allauth.account.utils import perform_login
+from allauth.utils import get_form_class
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.contrib import messages
@@ -22,18 +25,26 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 
 from baohan.guarantees.api.errors import body
-from baohan.guarantees.errors import DomainError
+from baohan.guarantees.errors import DomainError, InvalidInput
 from baohan.guarantees.forms import field_choices
 from baohan.guarantees.models import Operator
 from baohan.guarantees.services.uploads import upload_store
 from baohan.identity.certificates import CertificateRefused, certificate_load
 from baohan.identity.fields import mask_phone
-from baohan.identity.forms import PasswordResetConfirmForm, PasswordResetRequestForm
+from baohan.identity.forms import (
+    SIGNUP_PURPOSE,
+    PasswordResetConfirmForm,
+    PasswordResetRequestForm,
+    human_check_required,
+)
 from baohan.identity.lockout import login_failure_record, login_failures_reset, login_locked_check
 from baohan.identity.models import SmsMessage, UserPhone
 from baohan.identity.services.accounts import password_reset_by_code, password_reset_code_send
+from baohan.identity.services.humans import captcha_verify
 from baohan.identity.services.logins import (
     LoginRefused,
     ca_account_take,
@@ -43,6 +54,7 @@ from baohan.identity.services.logins import (
     handoff_account_take,
     handoff_verify,
 )
+from baohan.identity.services.sms import phone_checked, sms_code_issue
 from baohan.identity.services.verification import enterprise_verification_submit, verification_latest
 from baohan.portal.login_methods import login_choices
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
@@ -57,12 +69,21 @@ CA_NONCE_KEY = "_baohan_ca_nonce"
 
 @ensure_csrf_cookie
 def login_choice(request: HttpRequest) -> HttpResponse:
+    """登录: a centre with phone sign-in shows its first way in (密码登录, else 验证码登录) right here;
+    CA-key and hand-off centres explain theirs and link to the trading platform."""
     pack, _ = pack_in_force()
     methods = set(pack.login.methods)
+    password_form = code_form = None
+    if LoginMethod.PASSWORD in methods:
+        password_form = get_form_class(allauth_settings.FORMS, "login", allauth_forms.LoginForm)(request=request)
+    elif LoginMethod.SMS_CODE in methods:
+        code_form = get_form_class(allauth_settings.FORMS, "request_login_code", allauth_forms.RequestLoginCodeForm)()
     return render(
         request,
         "identity/login.html",
         {
+            "password_form": password_form,
+            "code_form": code_form,
             "login_choices": login_choices(pack),
             "offers_password": LoginMethod.PASSWORD in methods,
             "offers_sms": LoginMethod.SMS_CODE in methods,
@@ -73,6 +94,34 @@ def login_choice(request: HttpRequest) -> HttpResponse:
             "next": request.GET.get("next", ""),
             "debug_pages": settings.DEBUG,
         },
+    )
+
+
+# --- 新用户注册: 获取验证码 ----------------------------------------------------------------------------
+
+
+@require_POST
+def signup_code(request: HttpRequest) -> JsonResponse:
+    """The code of 新用户注册, sent once the picture check is passed, to a phone not yet registered here."""
+    pack, _ = pack_in_force()
+    if not pack.login.self_registration:
+        raise Http404("本中心不提供注册")
+    try:
+        phone = phone_checked(request.POST.get("phone", ""))
+        if human_check_required():
+            captcha_verify(key=request.POST.get("captcha_key", ""), answer=request.POST.get("captcha", ""))
+        if UserPhone.objects.filter(phone=phone).exists():
+            raise InvalidInput("phone_taken", "该手机号已注册，请直接登录", field="phone", label="手机号码")
+        code = sms_code_issue(phone=phone, purpose=SIGNUP_PURPOSE, client=BaseThrottle().get_ident(Request(request)))
+    except DomainError as exc:
+        return _json_error(exc)
+    return JsonResponse(
+        {
+            "phone": mask_phone(phone),
+            "expires_at": code.expires_at,
+            "resend_seconds": settings.SMS_SEND_INTERVAL_SECONDS,
+        },
+        status=201,
     )
 
 
@@ -89,8 +138,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error("phone", exc.message)
         else:
-            request.session[RESET_PHONE_KEY] = phone
-            messages.info(request, f"验证码已发送至 {mask_phone(phone)}")
+            request.session[RESET_PHONE_KEY] = phone  # the next page says where the code went
             return redirect("identity_password_reset_confirm")
     return render(request, "identity/password_reset.html", {"form": form})
 
@@ -269,6 +317,7 @@ def enterprise_verify(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, pack.enterprise.review_hint or "企业认证申请已提交")
             return redirect("identity_account")
+    operator = Operator.objects.select_related("enterprise").filter(user=user).first()
     return render(
         request,
         "identity/enterprise_verify.html",
@@ -276,6 +325,8 @@ def enterprise_verify(request: HttpRequest) -> HttpResponse:
             "fields": _enterprise_fields(pack, values),
             "error": error,
             "verification": verification_latest(user=user),
+            "enterprise": operator.enterprise if operator else None,
+            "review_hint": pack.enterprise.review_hint,
         },
         status=400 if error else 200,
     )

@@ -11,7 +11,7 @@ from baohan.rulepacks.models import LoginMethod, RulePack
 LOGIN_METHOD_TEXT = {
     LoginMethod.PLATFORM_HANDOFF: (_("交易平台登录"), _("从公共资源交易平台点击【电子保函登录】进入")),
     LoginMethod.CA_KEY: (_("CA证书登录"), _("插入企业CA锁（证书key）后登录")),
-    LoginMethod.SMS_CODE: (_("短信验证码登录"), _("使用手机号和短信验证码登录")),
+    LoginMethod.SMS_CODE: (_("验证码登录"), _("使用手机号和短信验证码登录")),
     LoginMethod.PASSWORD: (_("密码登录"), _("使用手机号和密码登录")),
 }
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("orders/<str:number>/confirm", apply.apply_confirm, name="portal_apply_confirm"),
     path("orders/<str:number>/submitted", apply.apply_done, name="portal_apply_done"),
     path("orders/<str:number>/voucher", orders.order_voucher, name="portal_order_voucher"),
+    path("orders/<str:number>/paid", orders.order_paid, name="portal_order_paid"),
     path("orders/<str:number>/checkout", orders.order_checkout, name="portal_order_checkout"),
     path("orders/<str:number>/after-sales", orders.order_after_sales, name="portal_order_after_sales"),
     path("orders/<str:number>/abandon", orders.order_abandon, name="portal_order_abandon"),
@@ -24,4 +25,6 @@ urlpatterns = [
     path("account/addresses/", account.invoice_addresses, name="portal_invoice_addresses"),
     path("account/after-sales/", account.after_sales_records, name="portal_after_sales"),
     path("account/refunds/", account.refund_records, name="portal_refunds"),
+    path("account/invoices/", account.invoice_list, name="portal_invoices"),
+    path("account/invoices/<str:number>/", account.invoice_detail, name="portal_invoice"),
 ]

@@ -216,6 +216,8 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
             if canonical.kind == FieldKind.CHOICE and not form_field.choices and form_field.name not in PACK_CHOICES:
                 problems.append((f"{path}.choices", f"choice field {form_field.name!r} needs its choices"))
 
+    problems.extend(_group_problems(pack))
+
     if pack.enterprise.source.value == "self_verification" and not pack.forms.enterprise:
         problems.append(("forms.enterprise", "self verification needs the enterprise form's fields"))
 
@@ -272,4 +274,45 @@ def _consistency_problems(pack: RulePack) -> list[tuple[str, str]]:
     for form_kind in _duplicates(kind.form.value for kind in pack.invoice.kinds):
         problems.append(("invoice.kinds", f"invoice form {form_kind!r} is listed twice"))
 
+    return problems
+
+
+def _group_problems(pack: RulePack) -> list[tuple[str, str]]:
+    """The application form's groups: each field in exactly one known group, each group used."""
+    problems: list[tuple[str, str]] = []
+    groups = pack.forms.application_groups
+    codes = [group.code for group in groups]
+    for code in _duplicates(codes):
+        problems.append(("forms.application_groups", f"group code {code!r} is used twice"))
+    if sum(1 for group in groups if group.issuer_choice) > 1:
+        problems.append(("forms.application_groups", "only one group may show the issuer choice"))
+    known = ", ".join(codes)
+    used: set[str] = set()
+    for i, form_field in enumerate(pack.forms.application):
+        path = f"forms.application[{i}]"
+        if form_field.group is None:
+            if groups:
+                problems.append(
+                    (
+                        f"{path}.group",
+                        f"field {form_field.name!r} is in no group; every application field needs one of: {known}",
+                    )
+                )
+        elif form_field.group not in codes:
+            problems.append(
+                (
+                    f"{path}.group",
+                    f"unknown group {form_field.group!r}; "
+                    + (f"groups: {known}" if groups else "forms.application_groups lists none"),
+                )
+            )
+        else:
+            used.add(form_field.group)
+    for j, group in enumerate(groups):
+        if group.code not in used and not group.issuer_choice:
+            problems.append((f"forms.application_groups[{j}]", f"group {group.code!r} has no fields"))
+    for form_name in ("enterprise", "voucher", "refund_account"):
+        for i, form_field in enumerate(getattr(pack.forms, form_name)):
+            if form_field.group is not None:
+                problems.append((f"forms.{form_name}[{i}].group", "groups are for the application form only"))
     return problems

@@ -7,6 +7,7 @@ statuses) are the engine's vocabulary; labels are the region's words for them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -191,6 +192,8 @@ class Consent(Strict):
     code: Code
     label: Label
     documents: list[Label] = Field(default_factory=list)
+    notice_title: Label | None = Field(default=None, description="A notice read before consenting, e.g. 特别提示.")
+    notice: list[Label] = Field(default_factory=list, description="The notice's paragraphs, shown above the consent.")
 
 
 UsccAttribute = Annotated[
@@ -257,6 +260,9 @@ class FormField(Strict):
     hint: Label | None = None
     upload: Upload | None = None
     choices: list[Choice] | None = None
+    group: Code | None = Field(
+        default=None, description="Application form only: the code of the group (forms.application_groups) it sits in."
+    )
 
     @field_validator("name")
     @classmethod
@@ -266,12 +272,44 @@ class FormField(Strict):
         return value
 
 
+class FormGroup(Strict):
+    """One heading of the application form as the manual draws it (标段信息, 投保人信息 …), in order."""
+
+    code: Code
+    title: Label
+    note: Label | None = Field(default=None, description="A short line beside the title.")
+    notices: list[Label] = Field(default_factory=list, description="The group's own 温馨提醒.")
+    issuer_choice: bool = Field(
+        default=False, description="The issuer choice (出函机构) is shown in this group, before its fields."
+    )
+
+
+class ApplicationButtons(Strict):
+    """The wizard's buttons in the manual's words; the site's own words where a label is not given."""
+
+    start: Label | None = Field(default=None, description="The section list's button (立即申请, 缴纳保证金).")
+    next: Label | None = Field(default=None, description="Step 1's button (下一步).")
+    back: Label | None = Field(default=None, description="The confirm page's way back (返回修改, 上一步).")
+    submit: Label | None = Field(default=None, description="The confirm page's button (提交申请, 确认并支付).")
+    total: Label | None = Field(
+        default=None, description="The confirm page's line for the premium to pay (应付金额总计); 参考保费 otherwise."
+    )
+
+
 class Forms(Strict):
     application: list[FormField] = Field(min_length=1)
+    application_groups: list[FormGroup] = Field(
+        default_factory=list,
+        description="The application form's groups in order; when given, every application field names one.",
+    )
+    application_buttons: ApplicationButtons = ApplicationButtons()
     enterprise: list[FormField] = Field(default_factory=list)
     voucher: list[FormField] = Field(default_factory=list)
     refund_account: list[FormField] = Field(default_factory=list)
-    notices: list[Label] = Field(default_factory=list, description="温馨提醒 shown with the form.")
+    notices: list[Label] = Field(
+        default_factory=list,
+        description="温馨提醒 shown with the form; one also listed in a group's notices is shown in that group only.",
+    )
 
 
 class Enterprise(Strict):
@@ -360,6 +398,16 @@ class Issuer(Strict):
         default=None, description="Needed when the pack takes offline transfers or vouchers."
     )
     sample: bool = Field(default=False, description="Placeholder data, not a real panel member.")
+    logo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$")] | None = Field(
+        default=None, description="Path inside the theme's static folder (issuers/zijin.svg); else no picture."
+    )
+
+    @field_validator("logo")
+    @classmethod
+    def _inside_theme(cls, value: str | None) -> str | None:
+        if value is not None and ".." in value.split("/"):
+            raise ValueError("a logo path stays inside the theme's static folder (no '..')")
+        return value
 
 
 class IssuerChoice(Strict):
@@ -399,6 +447,37 @@ class PayerRule(Strict):
     payer: PayerAccount
 
 
+class WarningGroup(StrEnum):
+    NOTICE = "notice"  # 支付须知: how to pay
+    TIP = "tip"  # 温馨提示: advice and what happens otherwise
+
+
+class EngineWarning(StrEnum):
+    """Warnings the payment page writes itself from the pack's other settings."""
+
+    PAYER_RULE = "payer_rule"  # which account must pay (from payer_default / payer_rules)
+    REMARK = "remark"  # the 订单附言 in every remark field (remark_required)
+    DUPLICATE_PAYMENT = "duplicate_payment"  # 请勿重复支付
+    PAY_BEFORE = "pay_before"  # pay ahead of the deadline (pay_before_deadline_hours; the 建议付款时间 row)
+    NOT_ISSUED_CONTACT = "not_issued_contact"  # whom to call if not issued (contact_if_not_issued_after_hours)
+
+
+class PaymentWarning(Strict):
+    """A payment warning with the conditions under which it applies (a plain string applies always)."""
+
+    text: Label
+    group: WarningGroup = WarningGroup.NOTICE
+    project_types: list[Code] | None = Field(
+        default=None, min_length=1, description="Only for orders of these project types (sections.project_types)."
+    )
+    methods: list[PaymentMethod] | None = Field(
+        default=None, min_length=1, description="Only where the order can be paid by one of these methods."
+    )
+    covers: list[EngineWarning] = Field(
+        default_factory=list, description="The page's own warnings this text already says: they are not repeated."
+    )
+
+
 class Payment(Strict):
     methods: list[PaymentMethod] = Field(min_length=1)
     online_channels: list[OnlineChannel] = Field(default_factory=list)
@@ -418,7 +497,29 @@ class Payment(Strict):
     statement_layouts: list[StatementLayout] = Field(
         default_factory=list, description="Statement layouts of this centre's banks beyond the engine's presets."
     )
-    warnings: list[Label] = Field(default_factory=list)
+    warnings: list[Label | PaymentWarning] = Field(
+        default_factory=list,
+        description="What the payment page says: a plain string (支付须知, always), or {text, group, project_types, "
+        "methods, covers} to say it only where it applies.",
+    )
+
+    def warnings_for(self, *, project_type: str, methods: Iterable[PaymentMethod]) -> list[PaymentWarning]:
+        """The warnings that apply to an order of ``project_type`` payable by ``methods``, each text once."""
+        offered = set(methods)
+        out: list[PaymentWarning] = []
+        seen: set[str] = set()
+        for item in self.warnings:
+            warning = PaymentWarning(text=item) if isinstance(item, str) else item
+            if warning.project_types is not None and project_type not in warning.project_types:
+                continue
+            if warning.methods is not None and not offered.intersection(warning.methods):
+                continue
+            key = "".join(ch for ch in warning.text if ch.isalnum())
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(warning)
+        return out
 
 
 class Policy(Strict):

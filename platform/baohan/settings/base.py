@@ -73,6 +73,7 @@ TENANT_APPS = [
     "baohan.payments",
     "baohan.documents",
     "baohan.claims",
+    "baohan.issuerdesk",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -225,6 +226,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", ROOT_DIR / ".data" / "media"))
 
 # The CJK TrueType font embedded in generated PDFs (``make fonts`` brings one).
 BAOHAN_CJK_FONT = os.environ.get("BAOHAN_CJK_FONT", str(ROOT_DIR / ".data" / "fonts" / "wqy-zenhei.ttc"))
+# A policy is made by a task after issue: until it is there, the bidder is told to look again after
+# this many seconds (Retry-After on the API); past the "slow" mark the note says to contact support.
+POLICY_PENDING_RETRY_SECONDS = int(os.environ.get("POLICY_PENDING_RETRY_SECONDS", "10"))
+POLICY_PENDING_SLOW_SECONDS = int(os.environ.get("POLICY_PENDING_SLOW_SECONDS", "600"))
 
 AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
 AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
@@ -334,9 +339,17 @@ ACCOUNT_FORMS = {
     "signup": "baohan.identity.forms.SignupForm",
     "request_login_code": "baohan.identity.forms.RequestLoginCodeForm",
 }
-# Sends per phone, counted across every centre: one a minute, a few an hour.
-SMS_SEND_INTERVAL_SECONDS = 60
-SMS_SEND_HOURLY_CAP = int(os.environ.get("SMS_SEND_HOURLY_CAP", "5"))
+# Sends per centre, phone and purpose (application, abandon, refund_account, password_reset,
+# enterprise, sign_in): one per interval, a cap per clock hour (per purpose in SMS_SEND_HOURLY_CAPS,
+# JSON, e.g. {"password_reset": 5}). Against abuse, across centres: sends per client address and an
+# overall ceiling per phone.
+SMS_SEND_INTERVAL_SECONDS = int(os.environ.get("SMS_SEND_INTERVAL_SECONDS", "60"))
+SMS_SEND_HOURLY_CAP = int(os.environ.get("SMS_SEND_HOURLY_CAP", "20"))
+SMS_SEND_HOURLY_CAPS: dict[str, int] = {
+    str(k): int(v) for k, v in json.loads(os.environ.get("SMS_SEND_HOURLY_CAPS") or "{}").items()
+}
+SMS_SEND_CLIENT_HOURLY_CAP = int(os.environ.get("SMS_SEND_CLIENT_HOURLY_CAP", "60"))
+SMS_SEND_PHONE_ABUSE_HOURLY_CAP = int(os.environ.get("SMS_SEND_PHONE_ABUSE_HOURLY_CAP", "60"))
 # SMS delivery: the dev outbox unless a provider is configured (see baohan/identity/sms/).
 # JSON, e.g. {"provider": "aliyun", "access_key_id": "...", "access_key_secret": "...", "sign_name": "...",
 # "templates": {"verification_code": "SMS_123"}}; see baohan/identity/sms/providers.py for Tencent Cloud.

@@ -14,7 +14,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from baohan.guarantees.errors import NotAllowed
 from baohan.guarantees.models import ApiCredential, Operator
+from baohan.guarantees.services.accounts import enterprise_not_verified_message
 from baohan.guarantees.services.credentials import credential_create as credential_create
 from baohan.guarantees.services.credentials import credential_is_valid, secret_hash
 from baohan.guarantees.states import Actor, ActorKind
@@ -71,8 +73,16 @@ def operator_of(request: Request) -> Operator:
     user = request.user
     operator = getattr(user, "operator", None) if getattr(user, "is_authenticated", False) else None
     if not isinstance(operator, Operator):
-        raise exceptions.PermissionDenied("仅投标人账户可以访问")
+        raise not_a_bidder(user)
     return operator
+
+
+def not_a_bidder(user: object) -> Exception:
+    """A bidder's account whose enterprise is not verified yet is told so, and what to do next;
+    anything else (staff, an API credential) is simply not a bidder."""
+    if isinstance(user, User) and user.is_authenticated and not user.is_staff:
+        return NotAllowed("enterprise_not_verified", enterprise_not_verified_message(user=user))
+    return exceptions.PermissionDenied("仅投标人账户可以访问")
 
 
 def bidder_actor(request: Request) -> Actor:
@@ -85,7 +95,11 @@ class IsBidder(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(getattr(user, "is_authenticated", False) and isinstance(getattr(user, "operator", None), Operator))
+        if not getattr(user, "is_authenticated", False):
+            return False  # DRF answers 401 not_authenticated
+        if isinstance(getattr(user, "operator", None), Operator):
+            return True
+        raise not_a_bidder(user)
 
 
 class IsAccount(permissions.BasePermission):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -30,13 +30,14 @@ from baohan.guarantees.api.serializers import (
     RefundSerializer,
     SectionSerializer,
 )
-from baohan.guarantees.errors import NotFound
+from baohan.guarantees.errors import InvalidInput, NotFound
 from baohan.guarantees.models import AfterSalesRequest, Operator, Order, Refund
 from baohan.guarantees.quotes import quote_for_issuer
 from baohan.guarantees.selectors import order_get_for_enterprise, order_list_for_enterprise
 from baohan.guarantees.services import aftersales, invoices, orders, refunds, uploads
+from baohan.identity.services import logins
 from baohan.rulepacks.fields import CANONICAL_FIELDS
-from baohan.rulepacks.models import OrderState, RefundTrigger
+from baohan.rulepacks.models import LoginMethod, OrderState, RefundTrigger
 from baohan.sections.models import Section
 from baohan.sections.selectors import section_search
 
@@ -54,20 +55,107 @@ class BidderView(APIView):
         return found
 
 
-class TokenLogin(ObtainAuthToken):
-    """A bidder's token for this centre, from username and password (centre-specific logins
-    — SMS, CA key, hand-off — arrive with the identity layer)."""
+class TokenInput(serializers.Serializer[Any]):
+    phone = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    username = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    password = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    handoff_token = serializers.CharField(max_length=8000, required=False, allow_blank=True, default="")
+    nonce = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    certificate = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    signature = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    intermediates = serializers.ListField(
+        child=serializers.CharField(max_length=20000), required=False, default=list, max_length=5
+    )
+
+
+class TokenLogin(APIView):
+    """A bidder's API token for this centre, by a login the centre's pack offers: phone (or user
+    name) and password where it offers password login; the trading platform's hand-off token
+    (``handoff_token``) where it offers the hand-off; a CA-key signature of a challenge from
+    ``POST /auth/ca-challenge`` (``nonce``, ``certificate``, ``signature``) where it offers CA keys.
+    Any other way is refused with ``login_method_not_offered``."""
 
     authentication_classes: list[type[Any]] = []
-    field_labels = {"username": "用户名", "password": "密码"}
+    permission_classes = [AllowAny]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]  # curl -d phone=… -d password=… too
+    field_labels = {"phone": "手机号码", "username": "用户名", "password": "密码", "handoff_token": "登录凭证"}
 
     @extend_schema(
-        request=AuthTokenSerializer,
-        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), **ERRORS},
+        request=TokenInput,
+        responses={
+            200: inline_serializer(
+                "TokenOut", {"token": serializers.CharField(), "login_method": serializers.CharField()}
+            ),
+            **ERRORS,
+            429: ErrorSerializer,
+        },
         operation_id="auth_token_create",
     )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+    def post(self, request: Request) -> Response:
+        data = TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if v["handoff_token"]:
+            user = logins.handoff_account_take(claims=logins.handoff_verify(token=v["handoff_token"]))
+            method = LoginMethod.PLATFORM_HANDOFF
+        elif v["certificate"] or v["nonce"] or v["signature"]:
+            user = self._ca_user(v)
+            method = LoginMethod.CA_KEY
+        elif v["phone"] or v["username"] or v["password"]:
+            user = logins.password_login_for_token(
+                request=request._request, login=v["phone"] or v["username"], password=v["password"]
+            )
+            method = LoginMethod.PASSWORD
+        else:
+            raise InvalidInput("required", "请提供手机号码和密码、交易平台登录凭证或CA证书签名", field="phone")
+        token = logins.api_token_for(user=user, method=method)
+        return Response({"token": token, "login_method": method.value})
+
+    @staticmethod
+    def _ca_user(v: dict[str, Any]) -> Any:
+        for name, label in (("nonce", "登录请求"), ("certificate", "证书"), ("signature", "签名")):
+            if not v[name]:
+                raise InvalidInput("required", f"请提供{label}", field=name, label=label)
+        try:
+            signature = base64.b64decode(v["signature"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput("invalid", "签名应为Base64编码", field="signature", label="签名") from exc
+        identity = logins.ca_login_verify(
+            nonce=v["nonce"], certificate=v["certificate"], signature=signature, intermediates=list(v["intermediates"])
+        )
+        return logins.ca_account_take(identity=identity)
+
+
+class CaChallenge(APIView):
+    """A challenge for a CA-key token login (where the pack offers CA keys): sign ``challenge``
+    with the enterprise key, then ``POST /auth/token`` with the nonce, certificate and signature."""
+
+    authentication_classes: list[type[Any]] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer(
+                "CaChallengeOut",
+                {
+                    "nonce": serializers.CharField(),
+                    "challenge": serializers.CharField(),
+                    "expires_at": serializers.DateTimeField(),
+                },
+            ),
+            **ERRORS,
+        },
+        operation_id="auth_ca_challenge_create",
+    )
+    def post(self, request: Request) -> Response:
+        row = logins.ca_nonce_issue()
+        return Response(
+            {"nonce": row.nonce, "challenge": logins.ca_challenge_text(nonce=row.nonce), "expires_at": row.expires_at},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 # --- sections and the catalogue (readable without logging in) ------------------------------------

@@ -17,7 +17,13 @@ from baohan.guarantees.api.common import pack_context
 from baohan.guarantees.api.serializers import SectionSerializer
 from baohan.guarantees.errors import NotFound
 from baohan.guarantees.models import Order
-from baohan.guarantees.selectors import guarantee_status, order_list_for_section, state_label
+from baohan.guarantees.selectors import (
+    GUARANTEE_STATUS_LABELS,
+    guarantee_status,
+    order_list_for_section,
+    state_label,
+)
+from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.services.sections import section_event_apply, section_upsert
 from baohan.sections.models import Section, SectionEvent
 
@@ -115,6 +121,7 @@ class CentreSectionEvents(CentreView):
                     "from_status": result.event.from_status,
                     "to_status": result.event.to_status,
                 },
+                "bid_opened": section_bid_opened(section),
                 "section": SectionSerializer(section, context=pack_context(request)).data,
             },
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
@@ -122,10 +129,13 @@ class CentreSectionEvents(CentreView):
 
 
 def guarantee_row(order: Order, pack: Any) -> dict[str, Any]:
+    status = guarantee_status(order)
     return {
         "guarantee_number": order.guarantee_number,
         "order_number": order.number,
-        "status": guarantee_status(order),
+        "status": status,
+        "status_label": GUARANTEE_STATUS_LABELS[status],
+        "section_status": order.section.status,
         "state_label": state_label(pack=pack, state=order.state),
         "bidder_name": order.enterprise.name,
         "bidder_uscc": order.enterprise.uscc,

@@ -67,7 +67,10 @@ def payment_instructions(*, order: Order, pack: RulePack) -> dict[str, Any]:
         "pay_before": deadline - timedelta(hours=pack.payment.pay_before_deadline_hours),
         "payer": payer.value,
         "methods": [m.value for m in pack.payment.methods if m != PaymentMethod.ONLINE or pack.payment.online_channels],
-        "warnings": list(pack.payment.warnings),
+        "warnings": [
+            w.text
+            for w in pack.payment.warnings_for(project_type=order.section.project_type, methods=pack.payment.methods)
+        ],
     }
 
 

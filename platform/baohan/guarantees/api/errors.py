@@ -52,9 +52,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     view = context.get("view")
     labels: dict[str, str] = getattr(view, "field_labels", {}) if view is not None else {}
     if isinstance(exc, DomainError):
-        return Response(
+        answer = Response(
             body(exc.code, exc.message, exc.field, exc.label or labels.get(exc.field or "")), status=exc.status
         )
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int) and retry_after > 0:  # e.g. a policy still being made
+            answer["Retry-After"] = str(retry_after)
+        return answer
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_error(exc.detail)
         label = labels.get(field)

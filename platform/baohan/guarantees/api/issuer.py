@@ -24,9 +24,9 @@ from baohan.guarantees.api.serializers import (
     OrderListSerializer,
     RefundSerializer,
 )
-from baohan.guarantees.errors import NotFound
+from baohan.guarantees.errors import TAKEN_BY_OTHER, Conflict, NotFound
 from baohan.guarantees.models import AfterSalesRequest, Invoice, Order, Refund
-from baohan.guarantees.selectors import order_get_for_issuer, order_list_for_issuer
+from baohan.guarantees.selectors import order_get_for_issuer, order_list_for_issuer, order_taken_by_other_issuer
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.rulepacks.models import OrderState
 
@@ -42,6 +42,8 @@ class IssuerView(APIView):
     def order(self, number: str) -> Order:
         order = order_get_for_issuer(issuer_code=self.issuer_code, number=number)
         if order is None:
+            if order_taken_by_other_issuer(issuer_code=self.issuer_code, number=number):
+                raise Conflict(*TAKEN_BY_OTHER)
             raise NotFound("order_not_found", "订单不存在")
         return order
 

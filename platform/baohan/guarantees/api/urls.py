@@ -14,6 +14,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/token", bidder.TokenLogin.as_view(), name="api-token"),
+    path("auth/ca-challenge", bidder.CaChallenge.as_view()),
     path("captcha", identity.CaptchaView.as_view()),
     path("sms-codes", identity.SmsCodeView.as_view()),
     path("enterprise-verification", identity.EnterpriseVerificationView.as_view()),

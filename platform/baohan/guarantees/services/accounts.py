@@ -63,3 +63,32 @@ def bidder_register(
         assert isinstance(user, AbstractUser)
         UserPhone.objects.create(user=user, phone=phone, verified=True)
         return Operator.objects.create(user=user, enterprise=enterprise, name=operator_name, phone=phone, email=email)
+
+
+VERIFY_WHERE = "用户中心 → 企业信息认证"
+
+
+def enterprise_not_verified_message(*, user: object) -> str:
+    """Why an account cannot apply yet and what to do next, by where its 企业信息认证 stands."""
+    from django.contrib.auth.models import User
+
+    from baohan.identity.models import EnterpriseVerification
+    from baohan.rulepacks.models import EnterpriseSource
+    from tenants.selectors import pack_in_force
+
+    pack, _ = pack_in_force()
+    if pack.enterprise.source != EnterpriseSource.SELF_VERIFICATION:
+        return "该账户尚未关联投标企业，请按本中心的登录方式重新登录后再申请保函"
+    latest = (
+        EnterpriseVerification.objects.filter(user=user).order_by("-submitted_at", "-id").first()
+        if isinstance(user, User)
+        else None
+    )
+    if latest is None:
+        return f"企业信息尚未认证：请先在「{VERIFY_WHERE}」提交企业信息，审核通过后即可申请保函"
+    if latest.state == EnterpriseVerification.State.PENDING:
+        return f"企业信息认证审核中：审核通过后即可申请保函，可在「{VERIFY_WHERE}」查看审核进度"
+    if latest.state == EnterpriseVerification.State.REJECTED:
+        reason = f"（{latest.reason}）" if latest.reason else ""
+        return f"企业信息认证未通过{reason}：请在「{VERIFY_WHERE}」修改后重新提交"
+    return f"企业信息认证尚未生效，请在「{VERIFY_WHERE}」查看认证状态"

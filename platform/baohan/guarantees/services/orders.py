@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from baohan.guarantees.checks import operator_check
-from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from baohan.guarantees.errors import TAKEN_BY_OTHER, Conflict, InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.forms import form_clean
 from baohan.guarantees.models import (
     AllocationDraw,
@@ -33,6 +33,7 @@ from baohan.guarantees.models import (
     Upload,
 )
 from baohan.guarantees.quotes import Quote, quote_for_issuer
+from baohan.guarantees.services.accounts import enterprise_not_verified_message
 from baohan.guarantees.states import TRANSITIONS, Actor, ActorKind, Transition
 from baohan.identity.fields import blind_index
 from baohan.rulepacks.models import Consent, Issuer, IssuerChoiceMode, OrderState, RulePack
@@ -289,7 +290,7 @@ def order_create(
 ) -> Order:
     pack, version = pack_in_force()
     if pack.enterprise.manual_review and operator.enterprise.verification != Enterprise.Verification.VERIFIED:
-        raise NotAllowed("enterprise_not_verified", "企业信息认证通过后才能申请保函")
+        raise NotAllowed("enterprise_not_verified", enterprise_not_verified_message(user=operator.user))
     section = Section.objects.filter(code=section_code).first()
     if section is None:
         raise InvalidInput("unknown_section", f"标段 {section_code} 不存在", field="section")
@@ -324,6 +325,7 @@ def order_create(
             phone=str(clean.data.get("operator_phone", "")),
             codes=clean.checks,
             purpose="application",
+            subject=f"application:{section.code}:{deposit_kind}",
         )
     if check and not operator.phone:  # the operator proved a phone for the first time: it goes on record
         Operator.objects.filter(pk=operator.pk, phone="").update(phone=str(clean.data.get("operator_phone", "")))
@@ -514,6 +516,8 @@ def order_offer_decide(
         offer = IssuerOffer.objects.select_for_update().filter(order=order, issuer_code=issuer_code).first()
         if offer is None:
             raise NotFound("order_not_found", "订单不存在")
+        if offer.status == IssuerOffer.Status.RELEASED:
+            raise Conflict(*TAKEN_BY_OTHER)  # another issuer asked with it accepted first
         if order.state != OrderState.UNDERWRITING:
             code = "already_underwritten" if order.state == OrderState.AWAITING_PAYMENT else "illegal_transition"
             raise Conflict(code, "订单不在待审核状态")
@@ -691,7 +695,11 @@ def order_abandon(
     if pack.abandon.operator_check:
         # Outside the transaction: a wrong code's try is counted even though nothing else changes.
         check = operator_check(
-            phone_on_record=order.operator_phone, phone=operator_phone, codes=dict(codes or {}), purpose="abandon"
+            phone_on_record=order.operator_phone,
+            phone=operator_phone,
+            codes=dict(codes or {}),
+            purpose="abandon",
+            subject=f"abandon:{order.number}",
         )
     return order_transition(order_id=order_id, name="abandon", actor=actor, data={"operator_check": check})
 

@@ -198,6 +198,7 @@ def refund_account_confirm(*, refund_id: int, actor: Actor, values: Mapping[str,
             phone=str(clean.data.get("operator_phone", "")),
             codes=clean.checks,
             purpose="refund_account",
+            subject=f"refund_account:{current.number}",
         )
     with transaction.atomic():
         refund = _refund_lock(refund_id)

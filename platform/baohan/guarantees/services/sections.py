@@ -23,14 +23,18 @@ St = SectionStatus
 K = SectionEvent.Kind
 
 # Which statuses each event may come from, and where it leaves the section (None: unchanged).
+# After bid opening the centre may still report what the packs' refund rules speak of (中止, 暂停,
+# 终止, 流标): the section takes the new status and keeps ``opened_at``, so the rules' ``bid_opened``
+# still holds. 终止 and 流标 are final.
+LIVE = frozenset({St.ACCEPTING, St.SUSPENDED, St.PAUSED})
 SECTION_EVENTS: dict[str, tuple[frozenset[SectionStatus], SectionStatus | None]] = {
     K.OPENED: (frozenset({St.ACCEPTING}), St.OPENED),
-    K.SUSPENDED: (frozenset({St.ACCEPTING, St.PAUSED}), St.SUSPENDED),
-    K.PAUSED: (frozenset({St.ACCEPTING}), St.PAUSED),
-    K.RESUMED: (frozenset({St.SUSPENDED, St.PAUSED}), St.ACCEPTING),
-    K.TERMINATED: (frozenset({St.ACCEPTING, St.SUSPENDED, St.PAUSED}), St.TERMINATED),
-    K.FAILED_TENDER: (frozenset({St.ACCEPTING, St.SUSPENDED, St.PAUSED, St.OPENED}), St.FAILED_TENDER),
-    K.OPENING_POSTPONED: (frozenset({St.ACCEPTING, St.SUSPENDED, St.PAUSED}), None),
+    K.SUSPENDED: (frozenset({St.ACCEPTING, St.PAUSED, St.OPENED}), St.SUSPENDED),
+    K.PAUSED: (frozenset({St.ACCEPTING, St.OPENED}), St.PAUSED),
+    K.RESUMED: (frozenset({St.SUSPENDED, St.PAUSED}), St.ACCEPTING),  # St.OPENED when it had opened
+    K.TERMINATED: (LIVE | {St.OPENED}, St.TERMINATED),
+    K.FAILED_TENDER: (LIVE | {St.OPENED}, St.FAILED_TENDER),
+    K.OPENING_POSTPONED: (LIVE, None),  # and only before bid opening
 }
 # Events after which an unpaid order can no longer be used: it is cancelled.
 ENDS_UNPAID_ORDERS = {K.TERMINATED, K.FAILED_TENDER}
@@ -103,6 +107,10 @@ def section_event_apply(
                 f"标段当前为「{section.get_status_display()}」，不能{K(kind).label}",
                 field="kind",
             )
+        if kind == K.OPENING_POSTPONED and section.opened_at is not None:
+            raise Conflict("illegal_section_event", "标段已开标，不能延期开标", field="kind")
+        if kind == K.RESUMED and section.opened_at is not None:
+            target = St.OPENED  # a section suspended after opening resumes as opened
         occurred = occurred_at or timezone.now()
         if kind == K.OPENING_POSTPONED:
             if new_opening_time is None or new_opening_time <= section.opening_time:

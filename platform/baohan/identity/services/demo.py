@@ -60,12 +60,22 @@ def demo_identity_seed(*, pack: RulePack) -> list[str]:
 
 def demo_handoff_link(*, request: HttpRequest) -> str:
     """A fresh hand-off link as the trading platform would make it (valid five minutes, once)."""
+    token = demo_handoff_token()
+    if not token:
+        return ""
+    return request.build_absolute_uri(reverse("identity_handoff")) + f"?token={token}"
+
+
+def demo_handoff_token() -> str:
+    """A fresh hand-off token for the demo enterprise, as the trading platform would sign it; empty when the
+    centre takes no hand-off or its demo key is missing."""
     pack, _ = pack_in_force()
-    assert pack.login.handoff is not None
+    if pack.login.handoff is None:
+        return ""
     key = HandoffKey.objects.filter(key_id=DEMO_HANDOFF_KEY_ID).first()
     if key is None:
         return ""
-    token = handoff_token_make(
+    return handoff_token_make(
         key_id=key.key_id,
         secret=key.secret,
         issuer=pack.login.handoff.issuer,
@@ -74,4 +84,3 @@ def demo_handoff_link(*, request: HttpRequest) -> str:
         operator={"name": "张经办", "phone": "13800000000"},
         lifetime_seconds=pack.login.handoff.max_lifetime_seconds,
     )
-    return request.build_absolute_uri(reverse("identity_handoff")) + f"?token={token}"

@@ -41,10 +41,21 @@ class LoginRefused(DomainError):
     status = 403
 
 
+METHOD_LABELS = {
+    LoginMethod.PLATFORM_HANDOFF: "交易平台登录",
+    LoginMethod.CA_KEY: "CA证书登录",
+    LoginMethod.SMS_CODE: "短信验证码登录",
+    LoginMethod.PASSWORD: "密码登录",
+}
+
+
 def _method_required(method: LoginMethod) -> Any:
     pack, _ = pack_in_force()
     if method not in pack.login.methods:
-        raise NotAllowed("login_method_not_offered", "本中心不提供该登录方式")
+        offered = "、".join(METHOD_LABELS[m] for m in pack.login.methods)
+        raise NotAllowed(
+            "login_method_not_offered", f"本中心不提供{METHOD_LABELS[method]}，请使用本中心的登录方式：{offered}"
+        )
     return pack
 
 
@@ -325,5 +336,47 @@ def handoff_account_take(*, claims: dict[str, Any]) -> AbstractUser:
             actor_label=str(operator_claims["name"]),
             data={"method": "platform_handoff", "uscc": claims["uscc"], "jti": claims["jti"]},
         )
+    assert isinstance(user, AbstractUser)
+    return user
+
+
+# --- API tokens: each by a login the centre's pack offers ------------------------------------------------
+
+
+def api_token_for(*, user: AbstractUser, method: LoginMethod) -> str:
+    """The account's API token (``Authorization: Token <key>``), recorded with the login that earned it."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    assert isinstance(user, User)
+    if user.is_staff:
+        raise NotAllowed("staff_account", "工作人员账户请在工作台登录，不能获取投标人令牌")
+    token, _ = Token.objects.get_or_create(user=user)
+    account_event_record(user=user, kind="api_token", actor_label=user.get_username(), data={"method": method.value})
+    return str(token.key)
+
+
+def password_login_for_token(*, request: Any, login: str, password: str) -> AbstractUser:
+    """Phone (or user name) and password, only where the pack offers password login; failures
+    count towards the lockout like the sign-in page's."""
+    from django.contrib.auth import authenticate
+
+    from baohan.identity.lockout import login_locked_check
+
+    _method_required(LoginMethod.PASSWORD)
+    login = login.strip()
+    if not login:
+        raise InvalidInput("required", "请填写手机号码", field="phone", label="手机号码")
+    if not password:
+        raise InvalidInput("required", "请填写密码", field="password", label="密码")
+    login_locked_check(request=request, identity=login)
+    try:
+        credentials = {"phone": phone_clean(login)}
+    except ValueError:
+        credentials = {"username": login}
+    user = authenticate(request, password=password, **credentials)
+    if user is None:
+        login_locked_check(request=request, identity=login)  # this failure may have locked it
+        raise InvalidInput("invalid_credentials", "手机号码或密码错误", field="password", label="密码")
     assert isinstance(user, AbstractUser)
     return user

@@ -93,8 +93,15 @@ def staff_account_upsert(
 
 
 def is_staff_member(user: object) -> bool:
-    """An active staff account of this centre (users live in each centre's own schema)."""
-    return isinstance(user, User) and user.is_authenticated and user.is_active and user.is_staff
+    """An active staff account of this centre (users live in each centre's own schema); an issuer's
+    staff (bound to an issuer, see ``baohan.issuerdesk``) work on the issuer workbench only."""
+    return (
+        isinstance(user, User)
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and not hasattr(user, "issuer_member")
+    )
 
 
 def staff_actor(*, user: User) -> Actor:

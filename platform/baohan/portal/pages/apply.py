@@ -7,20 +7,27 @@ to and submits it. Sending a step twice, or reloading it, leads back to the same
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from baohan.guarantees.errors import Conflict, DomainError, InvalidInput
-from baohan.guarantees.models import Enterprise, Order
+from baohan.guarantees.forms import SENSITIVE_KINDS
+from baohan.guarantees.models import Enterprise, Order, Upload
 from baohan.guarantees.quotes import quote_for_issuer
 from baohan.guarantees.selectors import order_get_for_enterprise, state_label
 from baohan.guarantees.services import orders
 from baohan.portal.pages.common import (
+    FieldView,
     actor_of,
     bidder_page,
     captcha_context,
@@ -32,12 +39,61 @@ from baohan.portal.pages.common import (
     pack_now,
     upload_id,
 )
+from baohan.portal.templatetags.portal_format import cn_date, percent, yuan
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FieldSource
-from baohan.rulepacks.models import IssuerChoiceMode, OrderState, RulePack
+from baohan.rulepacks.models import FormField, IssuerChoiceMode, OrderState, RulePack
 from baohan.sections.models import Section
+from tenants.themes import theme_static_url
 
 WIZARD = ("完善基本信息", "确认信息", "完成")
 CHOICE_FIELDS = ("section", "deposit_kind", "issuer_kind", "issuer_codes")
+KEEP = "keep_"  # a file already uploaded on a refused submit: sent back as keep_<field> = its id
+
+
+@dataclass
+class ApplyField(FieldView):
+    """A form field, with the file the bidder already uploaded (kept across a refused submit)."""
+
+    kept_id: str = ""
+    kept_name: str = ""
+
+
+@dataclass
+class GroupView:
+    """One heading of the form or the confirm page, as the pack names it."""
+
+    code: str
+    title: str
+    note: str = ""
+    notices: list[str] = field(default_factory=list)
+    issuer_choice: bool = False
+    fields: list[ApplyField] = field(default_factory=list)
+    rows: list[tuple[str, str, str]] = field(default_factory=list)  # (label, shown value, field name)
+
+
+def _groups(pack: RulePack) -> list[GroupView]:
+    """The pack's groups in order; a pack without groups gets one, after the issuer choice."""
+    if pack.forms.application_groups:
+        return [
+            GroupView(
+                code=g.code, title=g.title, note=g.note or "", notices=list(g.notices), issuer_choice=g.issuer_choice
+            )
+            for g in pack.forms.application_groups
+        ]
+    return [
+        GroupView(code="_issuer", title=gettext("选择保函"), issuer_choice=True),
+        GroupView(code="_form", title=gettext("完善基本信息")),
+    ]
+
+
+def _group_of(pack: RulePack, form_field: FormField) -> str:
+    return form_field.group or ("_form" if not pack.forms.application_groups else "")
+
+
+def _form_notices(pack: RulePack) -> list[str]:
+    """The form's 温馨提醒 not already shown in one of its groups."""
+    shown = {n for g in pack.forms.application_groups for n in [*g.notices, *([g.note] if g.note else [])]}
+    return [n for n in pack.forms.notices if n not in shown]
 
 
 def _issuer_rows(*, pack: RulePack, section: Section, chosen: list[str]) -> list[dict[str, Any]]:
@@ -52,12 +108,12 @@ def _issuer_rows(*, pack: RulePack, section: Section, chosen: list[str]) -> list
                 "kind": issuer.kind.value,
                 "deposit_kinds": " ".join(k.value for k in issuer.deposit_kinds),
                 "rate": issuer.rate,
-                "rate_percent": issuer.rate * 100,
                 "premium": quote.premium,
                 "minimum_applied": quote.minimum_applied,
                 "documents": [d.title for d in issuer.documents],
                 "checked": issuer.code in chosen,
                 "sample": issuer.sample,
+                "logo": theme_static_url(issuer.logo) if issuer.logo else "",
             }
         )
     return rows
@@ -72,6 +128,65 @@ def _live_order(request: HttpRequest, section: Section, deposit_kind: str) -> Or
     return Order.objects.filter(
         enterprise=operator_of(request).enterprise, section=section, deposit_kind=deposit_kind, live=True
     ).first()
+
+
+def _own_upload(enterprise: Enterprise, purpose: str, upload_id: str) -> Upload | None:
+    try:
+        key = uuid.UUID(upload_id)
+    except ValueError:
+        return None
+    return Upload.objects.filter(pk=key, enterprise=enterprise, purpose=purpose).first()
+
+
+def _kept_uploads(request: HttpRequest, file_fields: list[FormField]) -> tuple[dict[str, Upload], dict[str, str]]:
+    """Every file sent is stored at once (a refused form need not be uploaded again); a file kept
+    from an earlier submit is taken when it is this enterprise's, for this field."""
+    operator = operator_of(request)
+    kept: dict[str, Upload] = {}
+    errors: dict[str, str] = {}
+    for f in file_fields:
+        sent = request.FILES.get(f.name)
+        if sent is not None:
+            try:
+                stored = upload_id(operator=operator, purpose=f.name, file=sent)
+            except InvalidInput as exc:
+                errors[f.name] = exc.message
+                continue
+            upload = _own_upload(operator.enterprise, f.name, stored)
+        else:
+            upload = _own_upload(operator.enterprise, f.name, request.POST.get(KEEP + f.name, ""))
+        if upload is not None:
+            kept[f.name] = upload
+    return kept, errors
+
+
+def _withdrawn(request: HttpRequest, section: Section, number: str) -> Order | None:
+    order = order_get_for_enterprise(enterprise=operator_of(request).enterprise, number=number[:40])
+    if order is None or order.section_id != section.pk or order.state != OrderState.CANCELLED:
+        return None
+    return order
+
+
+def _answers_of(pack: RulePack, order: Order) -> tuple[dict[str, Any], dict[str, Upload], list[str]]:
+    """What the bidder sent with ``order``: typed values (never account or ID numbers, stored masked),
+    its uploads, and the issuers chosen."""
+    values: dict[str, Any] = {}
+    kept: dict[str, Upload] = {}
+    for f in pack.forms.application:
+        canonical = CANONICAL_FIELDS[f.name]
+        value = order.form_data.get(f.name)
+        if value in (None, "") or canonical.source != FieldSource.BIDDER or canonical.kind in SENSITIVE_KINDS:
+            continue
+        if canonical.kind == FieldKind.FILE:
+            upload = _own_upload(order.enterprise, f.name, str(value))
+            if upload is not None:
+                kept[f.name] = upload
+        else:
+            values[f.name] = value
+    chosen = (
+        [] if order.choice_mode == IssuerChoiceMode.RANDOM_ALLOCATION else [o.issuer_code for o in order.offers.all()]
+    )
+    return values, kept, chosen
 
 
 @bidder_page
@@ -89,14 +204,22 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
     chosen = source.getlist("issuer_codes")
     fields = list(pack.forms.application)
     bidder_fields = [f for f in fields if CANONICAL_FIELDS[f.name].source != FieldSource.QUOTE]
+    file_fields = [f for f in bidder_fields if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE]
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    kept: dict[str, Upload] = {}
     top_error = ""
 
     live = _live_order(request, section, deposit_kind) if deposit_kind in kinds else None
     if live is not None and request.method == "GET":
         # An application already exists for this section and deposit kind: carry on with it.
         return redirect(_next_step(live))
+    if request.method == "GET" and request.GET.get("from"):
+        # 上一步 from the confirm page: the withdrawn application's answers, to change and send again.
+        earlier = _withdrawn(request, section, request.GET["from"])
+        if earlier is not None:
+            values, kept, chosen = _answers_of(pack, earlier)
+            issuer_kind = earlier.issuer_kind
 
     if request.method == "POST":
         values = {
@@ -114,29 +237,16 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
                 if pack.issuer_choice.mode == IssuerChoiceMode.SINGLE_PICK
                 else "请至少选择一家出函机构"
             )
-        uploads = {
-            f.name: request.FILES[f.name]
-            for f in bidder_fields
-            if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE and f.name in request.FILES
-        }
-        for name in uploads:
-            values[name] = "00000000-0000-0000-0000-000000000000"  # stands in for the file until it is stored
-        errors.update(
-            form_errors(
-                pack=pack,
-                fields=[f for f in bidder_fields if CANONICAL_FIELDS[f.name].source != FieldSource.CHECK],
-                values=values,
-                defaults=_defaults(request, section),
-            )
-        )
+        kept, upload_errors = _kept_uploads(request, file_fields)
+        for name, upload in kept.items():
+            values[name] = str(upload.pk)
+        errors.update(form_errors(pack=pack, fields=bidder_fields, values=values, defaults=_defaults(request, section)))
+        errors.update(upload_errors)  # a refused file: its own reason, not 请上传
         if not errors:
             try:
-                with transaction.atomic():  # a refused application keeps none of its uploads
-                    operator = operator_of(request)
-                    for name, file in uploads.items():
-                        values[name] = upload_id(operator=operator, purpose=name, file=file)
+                with transaction.atomic():
                     order = orders.order_create(
-                        operator=operator,
+                        operator=operator_of(request),
                         section_code=section.code,
                         deposit_kind=deposit_kind,
                         issuer_kind=issuer_kind,
@@ -150,11 +260,25 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
                     return redirect(_next_step(existing))
                 top_error = exc.message
             except DomainError as exc:
-                errors, top_error = error_place(exc, [*values, *CHOICE_FIELDS, *uploads])
+                errors, top_error = error_place(exc, [*values, *CHOICE_FIELDS])
             else:
                 return redirect("portal_apply_confirm", number=order.number)
 
-    shown = _defaults(request, section)
+    views = field_views(pack=pack, fields=fields, values=values, errors=errors, shown=_defaults(request, section))
+    groups = _groups(pack)
+    by_code = {g.code: g for g in groups}
+    for form_field, view in zip(fields, views, strict=True):
+        item = ApplyField(**asdict(view))
+        kept_upload = kept.get(form_field.name)
+        if kept_upload is not None:
+            item.kept_id, item.kept_name = str(kept_upload.pk), kept_upload.original_name or gettext("已上传的文件")
+        if item.readonly and item.kind == FieldKind.MONEY and item.value:
+            item.value = yuan(item.value)  # shown, never sent back
+        if item.is_sms_code and not item.error:
+            item.value = values.get(form_field.name, "")  # a code not yet used stays good: not asked again
+        by_code[_group_of(pack, form_field)].fields.append(item)
+    allocated = pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION
+    rows = _issuer_rows(pack=pack, section=section, chosen=chosen)
     context = {
         "section": section,
         "steps": WIZARD,
@@ -162,14 +286,20 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
         "deposit_kinds": pack.products.deposit_kinds,
         "issuer_kinds": pack.products.issuer_kinds,
         "deposit_kind": deposit_kind,
+        "deposit_kind_label": _label(pack.products.deposit_kinds, deposit_kind),
         "issuer_kind": issuer_kind,
         "choice_mode": pack.issuer_choice.mode.value,
         "platform_label": pack.issuer_choice.platform_label,
-        "issuers": _issuer_rows(pack=pack, section=section, chosen=chosen),
-        "fields": field_views(pack=pack, fields=fields, values=values, errors=errors, shown=shown),
+        "issuers": rows,
+        # Random allocation: the panel the draw is made from, for this deposit kind and guarantee kind.
+        "candidates": [r for r in rows if r["kind"] == issuer_kind and deposit_kind in r["deposit_kinds"].split()]
+        if allocated
+        else [],
+        "groups": groups,
         "errors": errors,
         "top_error": top_error,
-        "notices": pack.forms.notices,
+        "notices": _form_notices(pack),
+        "buttons": pack.forms.application_buttons,
         "closed": "",
         **captcha_context(),
     }
@@ -190,6 +320,61 @@ def _next_step(order: Order) -> str:
     return f"/orders/{order.number}/"
 
 
+def _shown(*, pack: RulePack, form_field: FormField, value: Any, enterprise: Enterprise) -> str:
+    """A stored form value as the bidder reads it: ¥10,000.00, 4.00%, 2026年12月4日, a choice's label,
+    an upload's file name. Empty for no value."""
+    if value is None or value == "":
+        return ""
+    kind = CANONICAL_FIELDS[form_field.name].kind
+    if kind == FieldKind.MONEY:
+        return yuan(value)
+    if kind == FieldKind.RATE:
+        return percent(value)
+    if kind == FieldKind.DATE:
+        try:
+            return cn_date(dt.date.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    if kind == FieldKind.DAYS:
+        unit = form_field.hint if form_field.hint == "日历天" else gettext("天")
+        return f"{value}{unit}"
+    if kind == FieldKind.CHOICE:
+        options = {c.code: c.label for c in form_field.choices or []}
+        if form_field.name == "project_type":
+            options = {pt.code: pt.label for pt in pack.sections.project_types} | options
+        return options.get(str(value), str(value))
+    if kind == FieldKind.FILE:
+        upload = _own_upload(enterprise, form_field.name, str(value))
+        return (upload.original_name if upload else "") or gettext("已上传")
+    return str(value)
+
+
+def confirm_groups(*, pack: RulePack, order: Order) -> list[GroupView]:
+    """The order's form in the pack's groups and order, formatted; checks and empty values left out."""
+    groups = _groups(pack)
+    by_code = {g.code: g for g in groups}
+    listed = set()
+    for form_field in pack.forms.application:
+        listed.add(form_field.name)
+        if CANONICAL_FIELDS[form_field.name].source == FieldSource.CHECK:
+            continue  # a picture or SMS code proves the operator; it is not data to confirm
+        shown = _shown(
+            pack=pack, form_field=form_field, value=order.form_data.get(form_field.name), enterprise=order.enterprise
+        )
+        if shown:
+            label = order.form_labels.get(form_field.name, form_field.label)
+            by_code[_group_of(pack, form_field)].rows.append((label, shown, form_field.name))
+    # A field the pack no longer lists (the order was made under an older pack) still shows.
+    extra = [
+        (label, str(order.form_data[name]), name)
+        for name, label in order.form_labels.items()
+        if name not in listed and order.form_data.get(name) not in (None, "")
+    ]
+    if extra:
+        groups.append(GroupView(code="_other", title=gettext("其他信息"), rows=extra))
+    return [g for g in groups if g.rows or g.issuer_choice]
+
+
 @bidder_page
 @require_http_methods(["GET", "POST"])
 def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
@@ -206,8 +391,9 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
             orders.order_cancel(order_id=order.pk, actor=actor_of(request), reason="投保人撤回申请")
         except DomainError:  # sent twice, or submitted meanwhile from another tab: show where it stands
             return redirect(_next_step(Order.objects.get(pk=order.pk)))
-        messages.info(request, "申请已撤回，可重新填写")
-        return redirect("portal_apply", code=order.section.code)
+        messages.info(request, "申请已撤回，可修改后重新提交")
+        query = urlencode({"deposit_kind": order.deposit_kind, "from": order.number})
+        return redirect(f"/sections/{order.section.code}/apply?{query}")
     if request.method == "POST":
         try:
             orders.order_submit(
@@ -226,8 +412,14 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
             error = exc.message
         else:
             return redirect("portal_apply_done", number=order.number)
-    names = {i.code: i.name for i in pack.issuers}
-    offers = [(o, names.get(o.issuer_code, o.issuer_code)) for o in order.offers.all()]
+    issuers = {i.code: i for i in pack.issuers}
+    offers = [
+        {
+            "name": issuers[o.issuer_code].name if o.issuer_code in issuers else o.issuer_code,
+            "logo": theme_static_url(logo) if (logo := getattr(issuers.get(o.issuer_code), "logo", None)) else "",
+        }
+        for o in order.offers.all()
+    ]
     return render(
         request,
         "portal/apply_confirm.html",
@@ -235,14 +427,18 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
             "order": order,
             "steps": WIZARD,
             "step": 2,
-            "form_rows": [(label, order.form_data.get(name)) for name, label in order.form_labels.items()],
+            "groups": confirm_groups(pack=pack, order=order),
             "offers": offers,
             "allocated": pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION,
+            "several": len(offers) > 1,
             "platform_label": pack.issuer_choice.platform_label,
+            "show_deposit_kind": len(pack.products.deposit_kinds) > 1,
             "deposit_kind_label": _label(pack.products.deposit_kinds, order.deposit_kind),
             "issuer_kind_label": _label(pack.products.issuer_kinds, order.issuer_kind),
+            "amount_in_form": any(f.name == "deposit_amount" for f in pack.forms.application),
             "consents": [(c, c.code in accepted) for c in pack.issuer_choice.consents],
-            "notices": pack.forms.notices,
+            "notices": _form_notices(pack),
+            "buttons": pack.forms.application_buttons,
             "error": error,
         },
         status=400 if error else 200,

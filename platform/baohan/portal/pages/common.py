@@ -37,6 +37,11 @@ def bidder_page(view: View) -> View:
         if not isinstance(operator, Operator):
             if isinstance(user, User) and user.is_staff:
                 raise PermissionDenied("工作人员账户不能办理投保")
+            from django.contrib import messages
+
+            from baohan.guarantees.services.accounts import enterprise_not_verified_message
+
+            messages.warning(request, enterprise_not_verified_message(user=user))  # what to do next
             return redirect("identity_account")  # no enterprise yet: 企业信息认证 first
         return view(request, *args, **kwargs)
 

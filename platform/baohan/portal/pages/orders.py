@@ -34,8 +34,14 @@ from baohan.portal.pages.common import (
     pack_now,
     upload_id,
 )
+from baohan.portal.pages.order_display import (
+    BASIC_ACCOUNT_FIELDS,
+    basic_account_rows,
+    form_rows,
+    payment_notes,
+)
 from baohan.portal.timeline import event_label
-from baohan.rulepacks.models import OrderState, PaymentMethod, RefundTrigger, RulePack
+from baohan.rulepacks.models import Decision, InvoiceType, OrderState, PaymentMethod, RefundTrigger, RulePack
 from tenants.selectors import pack_of_version
 
 PAYABLE = {OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED}
@@ -56,12 +62,15 @@ def order_list(request: HttpRequest) -> HttpResponse:
         state = ""
     qs = order_list_for_enterprise(enterprise=operator_of(request).enterprise, search=search, state=state)
     page = Paginator(qs.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
+    issuers = {i.code: i.name for i in pack.issuers}
     return render(
         request,
         "portal/orders.html",
         {
             "page": page,
-            "rows": [(o, state_label(pack=pack, state=o.state)) for o in page.object_list],
+            "rows": [
+                (o, state_label(pack=pack, state=o.state), issuers.get(o.issuer_code, "")) for o in page.object_list
+            ],
             "search": search,
             "state": state,
             "states": [(s.value, state_label(pack=pack, state=s.value)) for s in states],
@@ -79,20 +88,27 @@ def _order(request: HttpRequest, number: str) -> Order:
 
 
 def _refund_panel(order: Order, pack: RulePack) -> dict[str, Any]:
+    """The refund rules as the pack states them, the decision for each reason today, and the form
+    only with the reasons that are allowed now (none allowed: no form, the rule and why)."""
     current: Refund | None = order.current_refund  # type: ignore[attr-defined]
     if current is not None and current.state != Refund.State.REFUSED:
         return {"refund": current}
     if not pack.refund.enabled or order.state != OrderState.ISSUED:
         return {"refund": current}
     decision = refunds.refund_eligibility(order=order)
+    decisions = [
+        (t.value, TRIGGER_LABELS.get(t, t.value), refunds.refund_eligibility(order=order, trigger=t))
+        for t in RefundTrigger
+    ]
+    rules = list(dict.fromkeys([r.text for r in pack.refund_rules if r.decision == Decision.ALLOW]))
+    if pack.refund.default_text:
+        rules.append(pack.refund.default_text)
     return {
         "refund": current,
         "decision": decision,
-        "triggers": [(t.value, TRIGGER_LABELS.get(t, t.value)) for t in RefundTrigger],
-        "decisions": [
-            (t.value, TRIGGER_LABELS.get(t, t.value), refunds.refund_eligibility(order=order, trigger=t))
-            for t in RefundTrigger
-        ],
+        "refund_rules": rules,
+        "triggers": [(value, label) for value, label, d in decisions if d.allowed],
+        "decisions": decisions,
     }
 
 
@@ -114,6 +130,7 @@ def _detail(
     payable = order.state in PAYABLE
     invoice_allowed = invoices.invoice_eligibility(order=order)
     enterprise = order.enterprise
+    instructions: dict[str, Any] = order.payment_instructions or {}  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "order": order,
         "state_label": state_label(pack=pack, state=order.state),
@@ -121,12 +138,20 @@ def _detail(
         "deposit_kind_label": next(
             (d.label for d in order_pack.products.deposit_kinds if d.kind.value == order.deposit_kind), ""
         ),
-        "form_rows": [(label, order.form_data.get(name)) for name, label in order.form_labels.items()],
+        "form_rows": form_rows(order=order, pack=order_pack, skip=BASIC_ACCOUNT_FIELDS),
+        "basic_account": basic_account_rows(order=order, pack=order_pack),
         "steps": order.progress_steps["order"],  # type: ignore[attr-defined]
         "refund_steps": order.progress_steps["refund"],  # type: ignore[attr-defined]
         "events": [(e, event_label(e.transition)) for e in order.event_rows],  # type: ignore[attr-defined]
-        "payment": order.payment_instructions if payable else None,  # type: ignore[attr-defined]
-        "payer_rule": (order.payment_instructions or {}).get("payer"),  # type: ignore[attr-defined]
+        "payment": instructions if payable and instructions else None,
+        "payment_notes": payment_notes(
+            pack=order_pack,
+            project_type=order.section.project_type,
+            payer=str(instructions.get("payer", "")),
+            remark=bool(instructions.get("remark_code")),
+        )
+        if payable and instructions
+        else [],
         "voucher_offered": payable and PaymentMethod.VOUCHER in methods,
         "voucher_field": field_views(pack=pack, fields=pack.forms.voucher, values={}, errors=errors)
         if panel == "voucher" or payable
@@ -146,6 +171,7 @@ def _detail(
         ),
         "invoice_allowed": invoice_allowed,
         "invoice_kinds": pack.invoice.kinds,
+        "invoice_special_offered": any(InvoiceType.VAT_SPECIAL in k.types for k in pack.invoice.kinds),
         "invoice_titles": list(enterprise.invoice_titles.all()),
         "invoice_addresses": list(enterprise.invoice_addresses.all()),
         "claims": list(order.claims.order_by("-id")),
@@ -191,7 +217,8 @@ def _act(
         return _detail(request, order, panel=panel, errors=errors, error=error, values=values, status=400)
     if isinstance(result, HttpResponse):
         return result
-    messages.success(request, done)
+    if done:
+        messages.success(request, done)
     return redirect(f"/orders/{order.number}/#{panel}")
 
 
@@ -204,8 +231,28 @@ def order_voucher(request: HttpRequest, number: str) -> HttpResponse:
         )
         return vouchers.voucher_submit(order=order, actor=actor_of(request), upload_id=stored)
 
-    return _act(
-        request, number, panel="voucher", names=["payment_voucher"], action=act, done="支付凭证已上传，等待审核"
+    response = _act(request, number, panel="voucher", names=["payment_voucher"], action=act, done="")
+    return redirect("portal_order_paid", number=number) if response.status_code == 302 else response
+
+
+@bidder_page
+@require_GET
+def order_paid(request: HttpRequest, number: str) -> HttpResponse:
+    """支付完成: after the voucher, the progress so far and what happens next."""
+    pack = pack_now()
+    order = _order(request, number)
+    order = order_detail_load(order=Order.objects.select_related("section", "enterprise").get(pk=order.pk), pack=pack)
+    order_pack = pack_of_version(order.rule_pack_version)
+    return render(
+        request,
+        "portal/order_paid.html",
+        {
+            "order": order,
+            "state_label": state_label(pack=pack, state=order.state),
+            "steps": order.progress_steps["order"],  # type: ignore[attr-defined]
+            "issuer_name": {i.code: i.name for i in order_pack.issuers}.get(order.issuer_code, ""),
+            "submitted": order.vouchers.exists(),
+        },
     )
 
 
@@ -322,10 +369,17 @@ INVOICE_NAMES = [
 @bidder_page
 @require_POST
 def order_invoice(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order(request, number)
+    values: dict[str, Any] = {
+        k: request.POST.get(k, "").strip() for k in INVOICE_NAMES if request.POST.get(k, "").strip()
+    }
+    eligibility = invoices.invoice_eligibility(order=order)
+    errors = invoices.invoice_form_errors(values=values) if eligibility.allowed else {}
+    if errors:  # every field's error at once, beside its field; nothing is saved
+        shown = {k: request.POST.get(k, "") for k in INVOICE_NAMES}
+        return _detail(request, order, panel="invoice", errors=errors, values=shown, status=400)
+
     def act(order: Order) -> Any:
-        values: dict[str, Any] = {
-            k: request.POST.get(k, "").strip() for k in INVOICE_NAMES if request.POST.get(k, "").strip()
-        }
         return invoices.invoice_request(
             order_id=order.pk,
             actor=actor_of(request),

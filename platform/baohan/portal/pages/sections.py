@@ -13,8 +13,10 @@ from baohan.guarantees.models import Operator
 from baohan.guarantees.selectors import order_list_for_enterprise, state_label
 from baohan.guarantees.services.orders import section_accepting
 from baohan.portal.pages.common import pack_now
+from baohan.rulepacks.models import IssuerChoiceMode
 from baohan.sections.models import Section
 from baohan.sections.selectors import section_search
+from tenants.themes import theme_static_url
 
 FILTERS = ("q", "project_type", "status", "location")
 
@@ -58,6 +60,27 @@ def section_detail(request: HttpRequest, code: str) -> HttpResponse:
             (o, state_label(pack=pack, state=o.state))
             for o in order_list_for_enterprise(enterprise=operator.enterprise).filter(section=section)
         ]
+    live = {o.deposit_kind: o for o, _ in mine if o.live}
+    # 保证金服务: one card per deposit kind the pack offers, with the section's amount and deadline.
+    cards = [
+        {"kind": d.kind.value, "label": d.label, "order": live.get(d.kind.value)} for d in pack.products.deposit_kinds
+    ]
+    issuer_kinds = [
+        {
+            "label": k.label,
+            "issuers": [
+                {
+                    "name": i.name,
+                    "short_name": i.short_name,
+                    "logo": theme_static_url(i.logo) if i.logo else "",
+                    "sample": i.sample,
+                }
+                for i in pack.issuers
+                if i.kind == k.kind
+            ],
+        }
+        for k in pack.products.issuer_kinds
+    ]
     return render(
         request,
         "portal/section.html",
@@ -68,6 +91,10 @@ def section_detail(request: HttpRequest, code: str) -> HttpResponse:
             ),
             "closed": closed,
             "deposit_kinds": pack.products.deposit_kinds,
+            "deposit_cards": cards,
+            "issuer_kinds": [k for k in issuer_kinds if k["issuers"]],
+            "allocated": pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION,
+            "platform_label": pack.issuer_choice.platform_label,
             "my_orders": mine,
         },
     )

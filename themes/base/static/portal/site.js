@@ -127,6 +127,14 @@
       var paper = chosen && chosen.value === "paper";
       invoice.querySelectorAll("[data-invoice-paper]").forEach(function (el) { el.hidden = !paper; });
       invoice.querySelectorAll("[data-invoice-electronic]").forEach(function (el) { el.hidden = paper; });
+      // 电子发票只支持增值税普通发票; the registered details only for a 专用发票.
+      var type = invoice.querySelector("select[name=type]");
+      var special = type && type.querySelector("option[value=vat_special]");
+      if (special) {
+        special.disabled = !paper;
+        if (!paper && type.value === "vat_special") type.value = "vat_general";
+      }
+      invoice.querySelectorAll("[data-invoice-special]").forEach(function (el) { el.hidden = !(type && type.value === "vat_special"); });
     };
     invoice.addEventListener("change", toggle);
     toggle();
