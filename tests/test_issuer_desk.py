@@ -26,7 +26,7 @@ from baohan.identity.services.staff import staff_account_upsert
 from baohan.issuerdesk.services import issuer_account_upsert
 from baohan.payments.models import PaymentVoucher
 from tests.api import Api, bidder_api, centre_api, issuer_api, outbox_code, png_bytes, section_payload, tenant
-from tests.money import Waiting, benxi_like_waiting, in_centre
+from tests.money import Waiting, benxi_like_waiting, in_centre, xinjiang_waiting
 from tests.test_scenario_benxi import benxi_form
 
 pytestmark = pytest.mark.django_db
@@ -489,3 +489,65 @@ def test_a_refused_voucher_needs_a_reason_and_the_application_files_are_the_issu
     response = desk.post(f"/issuer/vouchers/{voucher}/decision", {"decision": "reject", "reason": "凭证模糊"})
     assert "已驳回" in flash(desk, response)
     assert snapshot("benxi", waiting.number)[0] == "payment_failed"
+
+
+def test_a_transfer_is_confirmed_by_hand_as_the_api_confirms_it() -> None:
+    by_api, on_desk = xinjiang_waiting(), xinjiang_waiting()
+    desk = desk_client("xinjiang", "guoren", name="马核保")
+    page = text(desk.get("/issuer/vouchers/"))
+    assert f'id="transfer-{on_desk.number}"' in page
+    assert f'value="{on_desk.payable}"' in page  # the amount owed, offered
+    before = snapshot("xinjiang", on_desk.number)
+    path = f"/issuer/orders/{on_desk.number}/payment"
+    response = desk.post(path, {"outcome": "confirmed", "amount": "1.00", "reference": "BANK-9"})
+    assert response.status_code == 400
+    page = text(response)
+    assert "与应付金额" in field_error(page, f"amount-{on_desk.number}")
+    assert 'value="1.00"' in page
+    assert 'value="BANK-9"' in page
+    response = desk.post(path, {"outcome": "confirmed", "amount": "abc"})
+    assert "到账金额请填写数字" in field_error(text(response), f"amount-{on_desk.number}")
+    response = desk.post(path, {"outcome": "failed", "reason": ""})
+    assert "请填写原因" in field_error(text(response), f"payreason-{on_desk.number}")
+    assert snapshot("xinjiang", on_desk.number) == before
+
+    status, _ = by_api.issuer.post(
+        f"/api/v1/issuer/orders/{by_api.number}/payment",
+        {"outcome": "confirmed", "amount": str(by_api.payable), "reference": "BANK-API"},
+    )
+    assert status == 200
+    response = desk.post(path, {"outcome": "confirmed", "amount": str(on_desk.payable), "reference": "BANK-DESK"})
+    assert "付款已确认" in flash(desk, response)
+    assert [e[:4] for e in events_of("xinjiang", by_api.number)] == [
+        e[:4] for e in events_of("xinjiang", on_desk.number)
+    ]
+    assert snapshot("xinjiang", on_desk.number)[0] == "awaiting_issue"
+    assert labels_of("xinjiang", on_desk.number)[-1] == "马核保（国任财产保险股份有限公司）"
+    assert f'id="transfer-{on_desk.number}"' not in text(desk.get("/issuer/vouchers/"))
+
+
+def test_signing_in_again_within_the_minute_goes_on_with_the_code_already_sent() -> None:
+    phone = desk_make("benxi", "zijin")
+    client = Client(HTTP_HOST="benxi.localhost")
+    first = client.post("/issuer/login/", {"phone": phone, "password": PASSWORD, "next": "/issuer/vouchers/"})
+    assert first["Location"] == "/issuer/login/code/?next=%2Fissuer%2Fvouchers%2F"
+    code = outbox_code("benxi", phone)
+    again = client.post("/issuer/login/", {"phone": phone, "password": PASSWORD})
+    assert again["Location"] == "/issuer/login/code/"
+    assert outbox_code("benxi", phone) == code  # nothing new was sent
+    response = client.post(first["Location"], {"code": code})
+    assert (response.status_code, response["Location"]) == (302, "/issuer/vouchers/")
+    # An off-site or non-bench target is not followed.
+    other = Client(HTTP_HOST="benxi.localhost")
+    phone = desk_make("benxi", "zijin")
+    response = other.post("/issuer/login/", {"phone": phone, "password": PASSWORD, "next": "https://evil.example/"})
+    assert response["Location"] == "/issuer/login/code/"
+
+
+def test_the_bidders_sign_in_sends_issuer_staff_to_the_workbench() -> None:
+    phone = desk_make("benxi", "zijin")
+    client = Client(HTTP_HOST="benxi.localhost")
+    response = client.post("/accounts/login/", {"login": phone, "password": PASSWORD})
+    assert (response.status_code, response["Location"]) == (302, "/issuer/login/")
+    assert client.get("/orders/").status_code == 302  # not signed in as anyone
+    assert "工作人员账户请在工作台登录" in text(client.get("/issuer/login/"))

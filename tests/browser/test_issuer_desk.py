@@ -184,6 +184,12 @@ def test_issuer_desk_statement_and_refund_on_xinjiang(page_factory: PageFactory)
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page).to_have_url(re.compile(r"/issuer/$"))
 
+    # 待确认付款: no voucher on Xinjiang; the orders waiting for their transfer, each to confirm by hand.
+    page.locator(".issuer-nav").get_by_role("link", name=re.compile("待确认付款")).click()
+    expect(page.locator(f"#transfer-{paying.number}")).to_contain_text("¥1,000.00")
+    screenshot(page, region, "issuer-transfers")
+    accessible(page)
+
     # 对账单: preview first (nothing stored), then apply.
     page.locator(".issuer-nav").get_by_role("link", name=re.compile("对账单")).click()
     page.get_by_label("对账单文件").set_input_files({"name": "0601.csv", "mimeType": "text/csv", "buffer": content})
@@ -242,3 +248,78 @@ def test_issuer_desk_statement_and_refund_on_xinjiang(page_factory: PageFactory)
     assert order_state(region, paying.number) == "surrendered"
     fits_phone(page, region, "issuer-refunds")
     assert_clean(page, allow=[r"/issuer/payouts/[^/]+/paid: 400"])
+
+
+def _desk_sign_in(page: Page, region: str, issuer: str, name: str) -> None:
+    phone = f"135{secrets.randbelow(10**8):08d}"
+    with tenant_context(Tenant.objects.get(code=region)):
+        issuer_account_upsert(issuer_code=issuer, phone=phone, password=PASSWORD, name=name)
+    connection.set_schema_to_public()
+    page.goto("/issuer/login/")
+    page.get_by_label("手机号码").fill(phone)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="下一步：获取短信验证码").click()
+    page.get_by_label("短信验证码").fill(sms_read(region, phone))
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/issuer/$"))
+
+
+def test_issuer_desk_refund_review_on_xuancheng(page_factory: PageFactory) -> None:
+    """Xuancheng: the drawn insurer confirms the transfer by hand, issues, and reviews the refund."""
+    region = "xuancheng"
+    section, _centre = section_publish(region, project_type="construction")
+    bidder, operator = bidder_api(region)
+    form = {
+        "operator_name": operator.name,
+        "operator_phone": operator.phone,
+        "captcha": "1234",
+        "sms_code": sms_code(bidder, region, operator.phone, "application"),
+    }
+    status, order = bidder.post(
+        "/api/v1/orders/", {"section": section, "deposit_kind": "bid", "issuer_kind": "insurer", "form": form}
+    )
+    assert status == 201, order
+    number, issuer = order["number"], order["issuer_code"]
+    status, order = bidder.post(f"/api/v1/orders/{number}/submit", {"consents": ["application_notice_authorisation"]})
+    assert (status, order["state"]) == (200, "awaiting_payment"), order
+
+    page = page_factory(region)
+    _desk_sign_in(page, region, issuer, "钱核保")
+    themed(page, region)
+    page.locator(".issuer-nav").get_by_role("link", name=re.compile("待确认付款")).click()
+    card = page.locator(f"#transfer-{number}")
+    card.get_by_label("银行流水号").fill("XC-BANK-0001")
+    card.get_by_role("button", name="确认到账").click()
+    expect(page.locator(".message-success")).to_contain_text(f"订单 {number} 的付款已确认")
+    page.locator(".issuer-nav").get_by_role("link", name=re.compile("待出函")).click()
+    page.locator(f'[data-order="{number}"]').get_by_role("button", name="确认出函").click()
+    expect(page.locator(".message-success")).to_contain_text(f"订单 {number} 已出函")
+
+    status, refund = bidder.post(f"/api/v1/orders/{number}/refund", {"reason": "不再投标"})
+    assert status == 201, refund
+    status, refund = bidder.post(
+        f"/api/v1/refunds/{refund['number']}/account",
+        {
+            "account_name": operator.enterprise.name,
+            "account_number": operator.enterprise.basic_account_number,
+            "bank_name": "中国建设银行宣城分行",
+            "operator_phone": operator.phone,
+            "captcha": "1234",
+            "sms_code": sms_code(bidder, region, operator.phone, "refund_account"),
+        },
+    )
+    assert (status, refund["state"]) == (200, "pending_review"), refund
+    page.locator(".issuer-nav").get_by_role("link", name=re.compile("退保退款")).click()
+    card = page.locator(f"#refund-{refund['number']}")
+    expect(card).to_contain_text("不再投标")
+    card.get_by_role("button", name="拒绝退保").click()
+    expect(page.locator(f"#rr-{refund['number']}-error")).to_contain_text("请填写拒绝原因")
+    screenshot(page, region, "issuer-refund-review")
+    accessible(page)
+    fits_phone(page, region, "issuer-refund-review")
+    page.locator(f"#refund-{refund['number']}").get_by_role("button", name="同意退保").click()
+    expect(page.locator(".message-success")).to_contain_text("待退款")
+    page.goto(f"/issuer/orders/{number}/")
+    expect(page.locator('[data-transition="refund_approve"]')).to_contain_text("钱核保（")
+    screenshot(page, region, "issuer-order-refund")
+    assert_clean(page, allow=[r"/issuer/refunds/[^/]+/decision: 400"])

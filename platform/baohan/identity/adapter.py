@@ -91,7 +91,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
             clear_login(request)
             messages.error(request, "工作人员账户请在工作台登录")
-            return redirect("staff:login")
+            # An issuer's staff (bound to an issuer, see baohan.issuerdesk) sign in on the issuer workbench.
+            return redirect("issuerdesk:login" if hasattr(user, "issuer_member") else "staff:login")
         response: HttpResponse | None = super().pre_login(request, user, **kwargs)
         return response
 

@@ -15,12 +15,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from baohan.guarantees.errors import DomainError
+from baohan.identity.services.signup import SIGNUP_PURPOSE
 from baohan.identity.services.sms import phone_checked, sms_code_verify, sms_send_reserve
 from baohan.rulepacks.models import HumanCheck
 from tenants.selectors import pack_in_force
-
-# The SMS code of 新用户注册 serves that purpose only (codes are checked per purpose).
-SIGNUP_PURPOSE = "registration"
 
 
 def _captcha() -> CaptchaField:

@@ -35,6 +35,7 @@ class SmsCode(models.Model):
         ABANDON = "abandon", "放弃购买"
         REFUND_ACCOUNT = "refund_account", "确认退费账户"
         ENTERPRISE = "enterprise", "企业认证"
+        REGISTRATION = "registration", "注册"
 
     phone = models.CharField(max_length=11)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)

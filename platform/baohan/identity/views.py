@@ -29,22 +29,16 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from baohan.guarantees.api.errors import body
-from baohan.guarantees.errors import DomainError, InvalidInput
+from baohan.guarantees.errors import DomainError
 from baohan.guarantees.forms import field_choices
 from baohan.guarantees.models import Operator
 from baohan.guarantees.services.uploads import upload_store
 from baohan.identity.certificates import CertificateRefused, certificate_load
 from baohan.identity.fields import mask_phone
-from baohan.identity.forms import (
-    SIGNUP_PURPOSE,
-    PasswordResetConfirmForm,
-    PasswordResetRequestForm,
-    human_check_required,
-)
+from baohan.identity.forms import PasswordResetConfirmForm, PasswordResetRequestForm, human_check_required
 from baohan.identity.lockout import login_failure_record, login_failures_reset, login_locked_check
 from baohan.identity.models import SmsMessage, UserPhone
 from baohan.identity.services.accounts import password_reset_by_code, password_reset_code_send
-from baohan.identity.services.humans import captcha_verify
 from baohan.identity.services.logins import (
     LoginRefused,
     ca_account_take,
@@ -54,7 +48,7 @@ from baohan.identity.services.logins import (
     handoff_account_take,
     handoff_verify,
 )
-from baohan.identity.services.sms import phone_checked, sms_code_issue
+from baohan.identity.services.signup import signup_code_send
 from baohan.identity.services.verification import enterprise_verification_submit, verification_latest
 from baohan.portal.login_methods import login_choices
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
@@ -107,12 +101,13 @@ def signup_code(request: HttpRequest) -> JsonResponse:
     if not pack.login.self_registration:
         raise Http404("本中心不提供注册")
     try:
-        phone = phone_checked(request.POST.get("phone", ""))
-        if human_check_required():
-            captcha_verify(key=request.POST.get("captcha_key", ""), answer=request.POST.get("captcha", ""))
-        if UserPhone.objects.filter(phone=phone).exists():
-            raise InvalidInput("phone_taken", "该手机号已注册，请直接登录", field="phone", label="手机号码")
-        code = sms_code_issue(phone=phone, purpose=SIGNUP_PURPOSE, client=BaseThrottle().get_ident(Request(request)))
+        phone, code = signup_code_send(
+            phone=request.POST.get("phone", ""),
+            captcha_key=request.POST.get("captcha_key", ""),
+            captcha=request.POST.get("captcha", ""),
+            human_check=human_check_required(),
+            client=BaseThrottle().get_ident(Request(request)),
+        )
     except DomainError as exc:
         return _json_error(exc)
     return JsonResponse(

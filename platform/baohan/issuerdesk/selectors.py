@@ -57,6 +57,19 @@ def voucher_queue(*, issuer_code: str) -> QuerySet[PaymentVoucher]:
     return by_deadline(qs, "order__section__deposit_deadline")
 
 
+def transfer_queue(*, issuer_code: str) -> QuerySet[Order]:
+    """Approved orders of this issuer still waiting for their money (no voucher to decide): a transfer
+    the issuer saw arrive is confirmed by hand, as the issuer API's ``payment`` does."""
+    qs = (
+        Order.objects.filter(
+            issuer_code=issuer_code, state__in=[OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED]
+        )
+        .exclude(vouchers__state=PaymentVoucher.State.SUBMITTED)
+        .select_related("section", "enterprise")
+    )
+    return by_deadline(qs, "section__deposit_deadline")
+
+
 def issue_queue(*, issuer_code: str) -> QuerySet[Order]:
     """待出函: paid orders of this issuer waiting for the guarantee."""
     qs = Order.objects.filter(issuer_code=issuer_code, state=OrderState.AWAITING_ISSUE).select_related(

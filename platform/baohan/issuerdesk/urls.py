@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("orders/<str:number>/", views.order_detail, name="order"),
     path("orders/<str:number>/decision", views.order_decide, name="order_decide"),
     path("orders/<str:number>/issue", views.order_issue, name="order_issue"),
+    path("orders/<str:number>/payment", views.order_payment, name="order_payment"),
     path("refunds/", views.refund_list, name="refunds"),
     path("refunds/<str:number>/decision", views.refund_decide, name="refund_decide"),
     path("payouts/<str:number>/paid", views.payout_paid, name="payout_paid"),

@@ -13,9 +13,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -26,6 +28,7 @@ from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,7 +41,7 @@ from baohan.guarantees.models import Order
 from baohan.guarantees.selectors import order_taken_by_other_issuer
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.guarantees.states import Actor
-from baohan.identity.fields import mask_phone
+from baohan.identity.fields import mask_phone, mask_tail
 from baohan.identity.lockout import login_failure_record, login_failures_reset, login_locked_check
 from baohan.issuerdesk import selectors as sel
 from baohan.issuerdesk import statements as stm
@@ -161,12 +164,18 @@ def issuer_login(request: HttpRequest) -> HttpResponse:
                 try:
                     issuer_login_code_send(phone=phone, client=request.META.get("REMOTE_ADDR") or None)
                 except DomainError as exc:
+                    sent = _pending(request)
+                    if exc.code == "sms_too_soon" and sent is not None and sent.get("user") == user.pk:
+                        messages.info(request, exc.message)  # the code sent a moment ago still stands
+                        return redirect("issuerdesk:login_code")
                     form.add_error("phone", exc.message)
                 else:
                     request.session[PENDING_KEY] = {"user": user.pk, "phone": phone, "at": time.time()}
                     target = reverse("issuerdesk:login_code")
                     next_url = request.POST.get("next", "")
-                    return redirect(f"{target}?next={next_url}" if next_url.startswith("/issuer/") else target)
+                    return redirect(
+                        f"{target}?{urlencode({'next': next_url})}" if next_url.startswith("/issuer/") else target
+                    )
             else:
                 if user is not None:  # a bidder's or the centre staff's own password: counted like any failure
                     login_failure_record(request=request, identity=phone)
@@ -455,7 +464,13 @@ def order_issue(request: HttpRequest, desk: Desk, number: str) -> HttpResponse:
 
 def _vouchers_page(request: HttpRequest, desk: Desk, failed: Failed | None = None) -> HttpResponse:
     page_obj = _page(request, sel.voucher_queue(issuer_code=desk.issuer.code))
-    context = {"nav": "vouchers", "page_obj": page_obj, "rows": _rows(page_obj, failed, lambda v: v.pk)}
+    transfers = sel.transfer_queue(issuer_code=desk.issuer.code)[:50]
+    context = {
+        "nav": "vouchers",
+        "page_obj": page_obj,
+        "rows": _rows(page_obj, failed, lambda v: v.pk),
+        "transfers": _rows(transfers, failed, lambda o: f"order-{o.number}"),
+    }
     return _render(request, desk, "issuer/vouchers.html", context, status=400 if failed else 200)
 
 
@@ -492,6 +507,69 @@ def voucher_decide(request: HttpRequest, desk: Desk, voucher_id: int) -> HttpRes
     )
 
 
+def _amount(request: HttpRequest) -> Decimal:
+    typed = request.POST.get("amount", "").strip().replace(",", "").lstrip("¥").strip()
+    if not typed:
+        raise InvalidInput("required", _("请填写到账金额"), field="amount")
+    try:
+        amount = Decimal(typed)
+    except InvalidOperation as exc:
+        raise InvalidInput("invalid", _("到账金额请填写数字，例如 350.00"), field="amount") from exc
+    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise InvalidInput("invalid", _("到账金额应大于0，最多两位小数"), field="amount")
+    return amount
+
+
+def _paid_at(request: HttpRequest) -> datetime | None:
+    typed = request.POST.get("paid_at", "").strip()
+    if not typed:
+        return None
+    try:
+        moment = datetime.fromisoformat(typed)
+    except ValueError as exc:
+        raise InvalidInput("invalid", _("到账时间格式不正确"), field="paid_at") from exc
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+@require_POST
+@issuer_required
+def order_payment(request: HttpRequest, desk: Desk, number: str) -> HttpResponse:
+    """A transfer seen on the issuer's account confirmed by hand, or the payment marked failed (the issuer
+    API's ``payment``)."""
+    order = sel.transfer_queue(issuer_code=desk.issuer.code).filter(number=number).first()
+    if order is None:
+        messages.error(request, _("该订单不在待付款状态"))
+        return redirect("issuerdesk:vouchers")
+    outcome = request.POST.get("outcome", "")
+
+    def act() -> object:
+        _choice(request, "outcome", {"confirmed", "failed"}, _("请选择处理结果"))
+        if outcome == "failed":
+            return orders.order_payment_fail(order_id=order.pk, actor=desk.actor, reason=_text(request, "reason", 500))
+        return orders.order_payment_confirm(
+            order_id=order.pk,
+            actor=desk.actor,
+            amount=_amount(request),
+            paid_at=_paid_at(request),
+            reference=_text(request, "reference", 64),
+        )
+
+    done = (
+        _("订单 %(number)s 的付款已确认，可以出函")
+        if outcome == "confirmed"
+        else _("订单 %(number)s 已标记为支付未通过")
+    )
+    return _act(
+        request,
+        item_id=f"order-{order.number}",
+        fields=("outcome", "amount", "paid_at", "reference", "reason"),
+        action=act,
+        done=done % {"number": order.number},
+        page=lambda failed: _vouchers_page(request, desk, failed),
+        back=reverse("issuerdesk:vouchers"),
+    )
+
+
 # --- 退保 and payouts ----------------------------------------------------------------------------------------------
 
 
@@ -500,9 +578,17 @@ def _refunds_page(request: HttpRequest, desk: Desk, failed: Failed | None = None
     context = {
         "nav": "refunds",
         "refunds": _rows(sel.refund_queue(issuer_code=code)[:100], failed, lambda r: f"refund-{r.number}"),
-        "payouts": _rows(sel.payout_queue(issuer_code=code)[:100], failed, lambda p: f"payout-{p.number}"),
+        "payouts": _rows(_masked(sel.payout_queue(issuer_code=code)[:100]), failed, lambda p: f"payout-{p.number}"),
     }
     return _render(request, desk, "issuer/refunds.html", context, status=400 if failed else 200)
+
+
+def _masked(payouts: Any) -> list[Any]:
+    """Payouts with the payee's account as its last four characters, the only way pages show it."""
+    items = list(payouts)
+    for item in items:
+        item.account_masked = mask_tail(item.payee_account) if item.payee_account else ""
+    return items
 
 
 @require_GET

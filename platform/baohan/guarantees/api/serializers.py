@@ -9,6 +9,7 @@ from rest_framework import serializers
 from baohan.guarantees.models import AfterSalesRequest, Invoice, InvoiceAddress, InvoiceTitle, Order, Refund
 from baohan.guarantees.selectors import state_label
 from baohan.identity.fields import mask_tail
+from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldSource
 from baohan.rulepacks.models import RulePack
 from baohan.sections.models import Section
 
@@ -290,10 +291,12 @@ class OrderDetailSerializer(OrderListSerializer):
         ]
 
     def get_form(self, order: Order) -> list[dict[str, Any]]:
-        """The form as filled in: canonical name, the region's label, value."""
+        """The form as filled in: canonical name, the region's label, value. The operator's checks (picture and
+        SMS codes) are verified, never kept: they are not part of what was filled in."""
         return [
             {"name": name, "label": label, "value": order.form_data.get(name)}
             for name, label in order.form_labels.items()
+            if not (name in CANONICAL_FIELDS and CANONICAL_FIELDS[name].source == FieldSource.CHECK)
         ]
 
 

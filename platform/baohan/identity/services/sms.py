@@ -57,7 +57,7 @@ def phone_checked(phone: str, *, field: str = "phone") -> str:
 
 
 SIGN_IN = "sign_in"  # the sign-in pages' codes (SMS-code login, phone verification on sign-up)
-PURPOSE_LABELS = {**dict(SmsCode.Purpose.choices), SIGN_IN: "登录", "registration": "注册"}
+PURPOSE_LABELS = {**dict(SmsCode.Purpose.choices), SIGN_IN: "登录"}
 
 
 def sms_hourly_cap(purpose: str) -> int:
