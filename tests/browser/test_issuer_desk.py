@@ -8,16 +8,18 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
+from baohan.console.models import ConsoleRole
 from baohan.guarantees.models import OrderEvent
 from baohan.identity.fields import mask_phone
 from baohan.issuerdesk.services import issuer_account_upsert
 from tenants.models import Tenant
 from tests.api import bidder_api, png_bytes, sms_code
-from tests.browser.conftest import PageFactory, assert_clean, screenshot
+from tests.browser.conftest import LiveSite, PageFactory, assert_clean, screenshot
 from tests.browser.walk import accessible, fits_phone, order_state, section_publish, sms_read, themed
 from tests.money import line, statement_csv, xinjiang_waiting
 from tests.test_scenario_benxi import benxi_form
@@ -103,6 +105,7 @@ def approve_confirm_issue(page: Page, number: str, bidder: object, prefix: str, 
     screenshot(page, REGION, f"{prefix}-order-review")
     accessible(page)
     page.get_by_label("最终费率（%）").fill("3.5")
+    expect(page.locator("#rate-premium")).to_have_text("按此费率，保费为 ¥350.00")
     page.get_by_role("button", name="审核通过").click()
     expect(page.locator(".message-success")).to_contain_text(f"订单 {number} 已审核通过")
     assert order_state(REGION, number) == "awaiting_payment"
@@ -323,3 +326,28 @@ def test_issuer_desk_refund_review_on_xuancheng(page_factory: PageFactory) -> No
     expect(page.locator('[data-transition="refund_approve"]')).to_contain_text("钱核保（")
     screenshot(page, region, "issuer-order-refund")
     assert_clean(page, allow=[r"/issuer/refunds/[^/]+/decision: 400"])
+
+
+def test_the_console_shows_issuer_staff_their_queues_on_each_centre(
+    live_site: LiveSite, page_factory: PageFactory
+) -> None:
+    application(["zijin"])
+    connection.set_schema_to_public()  # console users live in the public schema
+    user = User.objects.create_user(username=f"desk-{secrets.token_hex(4)}", password=PASSWORD)
+    for code in ("benxi", "paytest"):
+        ConsoleRole.objects.create(
+            user=user, kind="issuer_staff", tenant=Tenant.objects.get(code=code), issuer_code="zijin"
+        )
+    page = page_factory()
+    page.goto(live_site.platform_url("/console/login/"))
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    overview = page.locator(".issuer-overview")
+    expect(overview.locator('tr[data-tenant="benxi"] [data-count="review"]')).not_to_have_text("0")
+    expect(overview.locator('tr[data-tenant="paytest"]')).to_be_visible()
+    screenshot(page, "console", "issuer-overview")
+    fits_phone(page, "console", "issuer-overview")
+    overview.locator('tr[data-tenant="benxi"]').get_by_role("link", name="进入工作台").click()
+    expect(page).to_have_url(re.compile(r"benxi\.localhost:\d+/issuer/login/"))
+    assert_clean(page)

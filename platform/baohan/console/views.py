@@ -25,6 +25,7 @@ from baohan.console.models import BulkOperation, ConsoleAction, ConsoleRole
 from baohan.console.operations import bulk_operation_start
 from baohan.console.selectors import tenant_figures, tenant_orders
 from baohan.guarantees.errors import Conflict
+from baohan.issuerdesk.overview import issuer_overview
 from baohan.rulepacks.loader import RulePackError
 from tenants.services import OnboardingError, tenant_onboard
 
@@ -47,7 +48,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         tenant_figures(tenant=t, issuer_codes=issuer_codes_of(request.user, t))
         for t in tenants_visible(request.user).select_related("current_rule_pack").prefetch_related("domains")
     ]
-    return console_render(request, "console/dashboard.html", {"rows": rows})
+    # An issuer's staff: their queues on each centre's workbench (baohan.issuerdesk), one query per centre.
+    queues = issuer_overview(request=request, user=request.user)
+    return console_render(request, "console/dashboard.html", {"rows": rows, "issuer_queues": queues})
 
 
 @console_page
