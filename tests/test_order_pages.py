@@ -337,3 +337,18 @@ def test_a_voucher_leads_to_the_payment_done_page() -> None:
     assert "缴纳审批中" in page
     assert "查看订单详情" in page
     assert_no_empty_words(page)
+
+
+@pytest.mark.django_db
+def test_the_order_list_has_the_manuals_tabs_by_state_with_counts() -> None:
+    waiting = xinjiang_waiting()
+    client = page_client("xinjiang", waiting.operator.user)
+    label = pack_of("xinjiang").progress.status_labels["awaiting_payment"]
+    page = text(client.get("/orders/"))
+    tabs = re.findall(r'class="state-tab( is-active)?"[^>]*>([^<]+) <span class="state-tab-count">\((\d+)\)', page)
+    assert tabs == [(" is-active", "全部", "1"), ("", label, "1")]
+    # A state with nothing in it is shown only while it is the one chosen, with its 0; 全部 keeps its count.
+    page = text(client.get("/orders/", {"state": "issued"}))
+    tabs = re.findall(r'class="state-tab( is-active)?"[^>]*>([^<]+) <span class="state-tab-count">\((\d+)\)', page)
+    issued = pack_of("xinjiang").progress.status_labels["issued"]
+    assert tabs == [("", "全部", "1"), ("", label, "1"), (" is-active", issued, "0")]

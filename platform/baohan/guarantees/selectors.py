@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
@@ -32,6 +32,17 @@ def order_list_for_enterprise(*, enterprise: Enterprise, search: str = "", state
     if state:
         qs = qs.filter(state=state)
     return qs
+
+
+def order_counts_for_enterprise(*, enterprise: Enterprise, search: str = "") -> dict[str, int]:
+    """How many of the enterprise's listed orders (matching ``search``) are in each state, in one query."""
+    rows = (
+        order_list_for_enterprise(enterprise=enterprise, search=search)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    return {state: n for state, n in rows}
 
 
 def order_get_for_enterprise(*, enterprise: Enterprise, number: str) -> Order | None:

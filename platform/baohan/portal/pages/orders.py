@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from baohan.documents.api import file_response
@@ -19,7 +20,12 @@ from baohan.documents.selectors import order_documents, policy_file_for_bidder
 from baohan.guarantees.api.common import order_detail_load
 from baohan.guarantees.errors import DomainError
 from baohan.guarantees.models import Order, Refund
-from baohan.guarantees.selectors import order_get_for_enterprise, order_list_for_enterprise, state_label
+from baohan.guarantees.selectors import (
+    order_counts_for_enterprise,
+    order_get_for_enterprise,
+    order_list_for_enterprise,
+    state_label,
+)
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER
 from baohan.payments.services import online, vouchers
@@ -60,9 +66,17 @@ def order_list(request: HttpRequest) -> HttpResponse:
     states = [s for s in OrderState if s not in HIDDEN_FROM_BIDDER]
     if state and state not in {s.value for s in states}:
         state = ""
-    qs = order_list_for_enterprise(enterprise=operator_of(request).enterprise, search=search, state=state)
+    enterprise = operator_of(request).enterprise
+    qs = order_list_for_enterprise(enterprise=enterprise, search=search, state=state)
     page = Paginator(qs.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
     issuers = {i.code: i.name for i in pack.issuers}
+    # The manual's tabs: 全部 (n), then each state the enterprise has orders in, with its count.
+    counts = order_counts_for_enterprise(enterprise=enterprise, search=search)
+    tabs = [("", _("全部"), sum(counts.values()))] + [
+        (s.value, state_label(pack=pack, state=s.value), counts.get(s.value, 0))
+        for s in states
+        if counts.get(s.value) or s.value == state
+    ]
     return render(
         request,
         "portal/orders.html",
@@ -74,6 +88,15 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "search": search,
             "state": state,
             "states": [(s.value, state_label(pack=pack, state=s.value)) for s in states],
+            "tabs": [
+                {
+                    "label": label,
+                    "count": count,
+                    "active": value == state,
+                    "query": urlencode({k: v for k, v in (("q", search), ("state", value)) if v}),
+                }
+                for value, label, count in tabs
+            ],
             "filtered": bool(search or state),
             "query": urlencode({k: v for k, v in (("q", search), ("state", state)) if v}),
         },
