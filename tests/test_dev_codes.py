@@ -32,7 +32,8 @@ def test_the_last_code_sent_on_this_centre_only(settings: Any) -> None:
     with tenant_context(tenant("benxi")):
         sms_code_issue(phone=PHONE, purpose="application")
     answer = _codes("benxi.localhost", phone=PHONE).json()
-    assert answer["sms_code"].isdigit() and len(answer["sms_code"]) == settings.SMS_CODE_LENGTH
+    assert answer["sms_code"].isdigit()
+    assert len(answer["sms_code"]) == settings.SMS_CODE_LENGTH
     # Another centre sent nothing to this phone: it has nothing to show.
     assert _codes("xinjiang.localhost", phone=PHONE).json()["sms_code"] is None
 
@@ -42,7 +43,8 @@ def test_the_picture_code_of_a_challenge(settings: Any) -> None:
     client = Client(HTTP_HOST="xuancheng.localhost")
     key = client.post("/api/v1/captcha").json()["key"]
     picture = _codes("xuancheng.localhost", captcha_key=key).json()["captcha"]
-    assert picture and len(picture) == settings.CAPTCHA_LENGTH
+    assert picture
+    assert len(picture) == settings.CAPTCHA_LENGTH
     assert _codes("xuancheng.localhost", captcha_key="no-such-key").json()["captcha"] is None
 
 

@@ -42,7 +42,7 @@ def order_counts_for_enterprise(*, enterprise: Enterprise, search: str = "") -> 
         .values_list("state")
         .annotate(n=Count("id"))
     )
-    return {state: n for state, n in rows}
+    return dict(rows)
 
 
 def order_get_for_enterprise(*, enterprise: Enterprise, number: str) -> Order | None:
