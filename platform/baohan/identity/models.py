@@ -36,6 +36,7 @@ class SmsCode(models.Model):
         REFUND_ACCOUNT = "refund_account", "确认退费账户"
         ENTERPRISE = "enterprise", "企业认证"
         REGISTRATION = "registration", "注册"
+        ISSUER_LOGIN = "issuer_login", "出函机构工作台登录"
 
     phone = models.CharField(max_length=11)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)

@@ -16,7 +16,7 @@ from django.db import transaction
 from baohan.guarantees.errors import InvalidInput
 from baohan.guarantees.states import Actor, ActorKind
 from baohan.identity.fields import mask_phone
-from baohan.identity.models import UserPhone
+from baohan.identity.models import SmsCode, UserPhone
 from baohan.identity.services.accounts import account_event_record
 from baohan.identity.services.sms import phone_checked, sms_code_issue, sms_code_verify
 from baohan.identity.services.staff import staff_account_upsert
@@ -24,7 +24,7 @@ from baohan.issuerdesk.models import IssuerMember
 from baohan.rulepacks.models import Issuer
 from tenants.selectors import pack_in_force
 
-SMS_PURPOSE = "issuer_login"
+SMS_PURPOSE = SmsCode.Purpose.ISSUER_LOGIN.value
 ISSUER_STAFF_LABEL = "出函机构工作人员"
 
 
