@@ -1,21 +1,29 @@
 """The application form in the manual's groups: packs name them (title, order, notices), a field in
 no group or an unknown group is a loader error naming file and path, the form and the confirm page
-show the groups in the same order with formatted values and no empty rows, and a refused submit
-keeps what was typed, an uploaded file included."""
+show the groups in the same order with formatted values and no empty rows (the same values the order
+page shows), and a refused submit keeps what was typed, an uploaded file included (never an SMS code),
+while files no order ever names are let go after a day."""
 
 from __future__ import annotations
 
 import copy
 import io
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import yaml
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from baohan.guarantees.models import Order, Upload
+from baohan.portal.pages.apply import confirm_groups
+from baohan.portal.pages.order_display import form_rows
 from baohan.rulepacks.loader import RulePackError, rulepack_validate
+from tenants.selectors import pack_of_version
 from tests.api import bidder_api, centre_api, png_bytes, section_payload, sms_code, tenant
 from tests.test_scenario_benxi import benxi_form
 
@@ -130,6 +138,30 @@ def group_body(page: str, code: str) -> str:
     return match.group(0)
 
 
+def pack_republish(data: dict[str, Any]) -> None:
+    """Publish ``data`` as the centre's next pack version (undone with the test's transaction)."""
+    from tenants.services import tenant_onboard
+
+    data["version"] = f"{data['version']}.t{timezone.now():%H%M%S%f}"[:40]
+    code = data["centre"]["code"]
+    tenant_onboard(
+        source_text=yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+        source_name=f"{code}.yaml",
+        domains=[f"{code}.localhost"],
+    )
+
+
+def same_values_on_both_pages(code: str, number: str) -> dict[str, str]:
+    """The confirm page's values and the order page's, by field: one formatter, the same words."""
+    with tenant_context(tenant(code)):
+        order = Order.objects.select_related("enterprise").get(number=number)
+        pack = pack_of_version(order.rule_pack_version)
+        confirmed = {name: shown for g in confirm_groups(pack=pack, order=order) for _, shown, name in g.rows}
+        listed = {name: shown for name, _, shown in form_rows(order=order, pack=pack)}
+    assert confirmed == listed
+    return listed
+
+
 def no_empty_values(page: str) -> None:
     assert "None" not in page
     assert not re.search(r"<dd>\s*(—|-)?\s*</dd>", page), "an empty row"
@@ -149,7 +181,7 @@ def test_benxi_form_and_confirm_in_five_groups_with_formatted_values() -> None:
     assert cards == ["bid", "performance", "migrant_wage", "quality"]
     assert section.count("在线办理") == 4
     assert "¥10,000.00" in section
-    assert "/static/themes/base/issuers/zijin.svg" in section
+    assert "/static/themes/benxi/issuers/zijin.svg" in section
 
     page = text(client.get("/sections/BX-GROUPS-1/apply", {"deposit_kind": "performance"}))
     assert headings(page) == ["电子保函", "项目标段信息", "保险信息", "投保人信息", "被保人信息", "经办人信息"]
@@ -158,7 +190,7 @@ def test_benxi_form_and_confirm_in_five_groups_with_formatted_values() -> None:
     assert 'data-field="insured_name"' in group_body(page, "insured")
     assert 'data-field="insured_name"' not in group_body(page, "applicant")
     assert "保险费率和保费金额以保险公司最终数据为准" in group_body(page, "insurance")
-    assert 'class="issuer-table"' in group_body(page, "issuer") or "issuer-table" in group_body(page, "issuer")
+    assert re.search(r'<table class="[^"]*\bissuer-table\b', group_body(page, "issuer"))
     assert "issuers/zijin.svg" in group_body(page, "issuer")
 
     form = {**benxi_form(), "deposit_kind": "performance", "issuer_kind": "insurer", "issuer_codes": ["zijin"]}
@@ -184,6 +216,9 @@ def test_benxi_form_and_confirm_in_five_groups_with_formatted_values() -> None:
         assert shown in insurance, shown
     assert "2029年8月27日" in insurance  # 终保日期 = 起保日期 + 1000 days
     no_empty_values(confirm)
+    both = same_values_on_both_pages("benxi", number)
+    assert both["coverage_days"] == "1000日历天"
+    assert both["premium_rate"] == "4.00%"
     assert "提交订单" in confirm  # Benxi's words for the button
 
 
@@ -272,6 +307,10 @@ def test_xinjiang_groups_notices_buttons_and_the_kept_upload() -> None:
     assert "返回修改" not in confirm
     assert "提交申请" not in confirm
     no_empty_values(confirm)
+    both = same_values_on_both_pages("xinjiang", number)
+    assert both["account_permit"] == "开户许可证.png"
+    assert both["project_type"] == "建设工程"
+    assert both["bid_validity_days"] == "90天"
 
 
 @pytest.mark.django_db
@@ -371,3 +410,121 @@ def test_a_refused_file_is_named_beside_its_field_and_not_kept() -> None:
     assert "keep_account_permit" not in body
     with tenant_context(tenant("xinjiang")):
         assert not Upload.objects.filter(enterprise=operator.enterprise).exists()
+
+
+@pytest.mark.django_db
+def test_a_typed_sms_code_is_never_written_back() -> None:
+    status, _ = centre_api("xinjiang").put(
+        "/api/v1/centre/sections/XJ-GROUPS-4", section_payload(project_type="construction")
+    )
+    assert status == 201
+    _, operator = bidder_api("xinjiang")
+    client = page_client("xinjiang", operator.user)
+    refused = client.post(
+        "/sections/XJ-GROUPS-4/apply",
+        {"deposit_kind": "bid", "issuer_kind": "insurer", "issuer_codes": ["guoren"], "sms_code": "987654"},
+    )
+    assert refused.status_code == 400
+    body = text(refused)
+    assert "987654" not in body
+    field = re.search(r'data-field="sms_code".*?</div>\s*</div>', body, re.S)
+    assert field, "no SMS code field"
+    assert 'value="' not in field.group(0)
+    assert "短信验证码仍然有效，请重新填写。" in field.group(0)
+
+
+@pytest.mark.django_db
+def test_random_allocation_without_a_platform_label_names_the_centre(region_pack_data: Any) -> None:
+    """The loader asks a random-allocation pack for its platform's label; a pack without one (the
+    model allows it) still never prints 「由None随机分配」: the centre draws."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from baohan.portal.pages.common import allocation_label
+    from baohan.rulepacks.models import RulePack
+    from baohan.sections.models import Section
+
+    data = region_pack_data("xuancheng")
+    del data["issuer_choice"]["platform_label"]
+    pack = RulePack.model_validate(data)  # the model alone: the loader would refuse it
+    centre = pack.centre.name
+    assert allocation_label(pack) == centre
+    assert allocation_label(RulePack.model_validate(region_pack_data("xuancheng"))) == "工保网"
+
+    with tenant_context(tenant("xuancheng")):
+        request = RequestFactory().get("/sections/XC-1/", HTTP_HOST="xuancheng.localhost")
+        request.user = AnonymousUser()
+        request.tenant = tenant("xuancheng")  # type: ignore[attr-defined]
+        section = Section(code="XC-1", name="标段", project_type="construction", deposit_amount=1000)
+        section.deposit_deadline = timezone.now()
+        context = {
+            "section": section,
+            "deposit_cards": [],
+            "issuer_kinds": [{"label": "保险", "issuers": [{"name": "示例甲财产保险股份有限公司"}]}],
+            "allocated": True,
+            "platform_label": None,
+            "my_orders": [],
+        }
+        page = render_to_string("portal/section.html", context, request=request)
+    assert f"出函机构（由{centre}随机分配）" in page
+    assert "None" not in page
+
+
+@pytest.mark.django_db
+def test_application_files_no_order_names_are_let_go_after_a_day(django_capture_on_commit_callbacks: Any) -> None:
+    from baohan.celery import app
+    from baohan.guarantees.tasks import uploads_unattached_sweep_task
+
+    status, _ = centre_api("xinjiang").put(
+        "/api/v1/centre/sections/XJ-GROUPS-5", section_payload(project_type="construction")
+    )
+    assert status == 201
+    bidder, operator = bidder_api("xinjiang")
+    client = page_client("xinjiang", operator.user)
+    form = {
+        "deposit_kind": "bid",
+        "issuer_kind": "insurer",
+        "issuer_codes": ["guoren"],
+        "project_type": "construction",
+        "bid_validity_days": "90",
+        "account_name": operator.enterprise.name,
+        "bank_name": "中国建设银行乌鲁木齐分行",
+        "account_number": operator.enterprise.basic_account_number,
+        "operator_name": operator.name,
+        "operator_phone": operator.phone,
+    }
+
+    def refused_keeps() -> str:
+        permit = io.BytesIO(png_bytes((40, 30)))
+        permit.name = "许可证.png"
+        body = text(client.post("/sections/XJ-GROUPS-5/apply", {**form, "account_permit": permit}))
+        kept = re.search(r'name="keep_account_permit" value="([0-9a-f-]{36})"', body)
+        assert kept, "the uploaded permit is not kept"
+        return kept.group(1)
+
+    abandoned, used = refused_keeps(), refused_keeps()
+    code = sms_code(bidder, "xinjiang", operator.phone, "application")
+    done = client.post(
+        "/sections/XJ-GROUPS-5/apply", {**form, "keep_account_permit": used, "captcha": "abcd", "sms_code": code}
+    )
+    assert done.status_code == 302, text(done)
+    fresh = refused_keeps()  # a refused form a moment ago: the bidder may still send it again
+    with tenant_context(tenant("xinjiang")):
+        Upload.objects.filter(pk__in=[abandoned, used]).update(created_at=timezone.now() - timedelta(hours=25))
+        stored = Upload.objects.get(pk=abandoned).file.name or ""
+        storage = Upload.objects.get(pk=abandoned).file.storage
+        assert storage.exists(stored)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert uploads_unattached_sweep_task() == 1
+        assert set(Upload.objects.filter(pk__in=[abandoned, used, fresh]).values_list("pk", flat=True)) == {
+            Upload.objects.get(pk=used).pk,
+            Upload.objects.get(pk=fresh).pk,
+        }
+        assert not storage.exists(stored)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert uploads_unattached_sweep_task() == 0  # safe to run twice
+    # Declared like the other periodic tasks: one beat entry, fanned out to every centre.
+    entry = settings.CELERY_BEAT_SCHEDULE["guarantees-sweep-unattached-uploads"]
+    assert (entry["task"], entry["args"]) == ("payments.fan_out", ["guarantees.uploads_unattached_sweep"])
+    assert uploads_unattached_sweep_task.name in app.tasks

@@ -113,7 +113,10 @@ def test_a_fourth_centre_is_onboarded_from_an_uploaded_pack() -> None:
     upload = SimpleUploadedFile("hexi.yaml", fourth_pack("hexi").encode(), "application/x-yaml")
     response = admin.post("/console/centres/new", {"pack": upload, "domains": "hexi.localhost"})
     assert response.status_code == 302
-    assert response["Location"] == "/console/centres/hexi/"
+    assert response["Location"] == "/console/centres/hexi/?onboarded=1"
+    welcome = text(admin.get(response["Location"]))
+    assert 'href="http://hexi.localhost/"' in welcome  # the new site's link, and the next steps
+    assert "issuer_user --centre hexi" in welcome
     assert schema_exists("hexi")
     action = ConsoleAction.objects.get(action="tenant_onboard", tenant__code="hexi")
     assert (action.actor, action.detail["created"]) == (user, True)
@@ -202,7 +205,22 @@ def test_a_pack_change_is_previewed_published_and_rolled_back() -> None:
         assert (refund.rule_pack_version, refund.rule_code) == (live.number, "before_opening_abandon")
 
     # Roll back: the old pack again, as the newest version; decisions follow it again.
-    rolled = admin.post(f"/console/centres/xuancheng/pack/{live.number}/republish")
+    # A rollback asks first: the confirmation page shows what changes; a POST without it changes nothing.
+    confirm = admin.get(f"/console/centres/xuancheng/pack/{live.number}/republish")
+    page = text(confirm)
+    assert confirm.status_code == 200
+    assert 'data-key="refund_rules[' in page  # the rule coming back, key by key
+    assert f"V{new_number + 1}" in page
+    for unconfirmed in ({}, {"base": str(new_number)}, {"confirm": "rollback", "base": str(new_number - 1)}):
+        refused = admin.post(f"/console/centres/xuancheng/pack/{live.number}/republish", unconfirmed)
+        assert refused.status_code == 400
+        assert "未做任何改动" in text(refused)
+        xuancheng.refresh_from_db()
+        assert xuancheng.current_rule_pack.number == new_number
+    assert RulePackVersion.objects.filter(tenant=xuancheng).count() == new_number
+    rolled = admin.post(
+        f"/console/centres/xuancheng/pack/{live.number}/republish", {"confirm": "rollback", "base": str(new_number)}
+    )
     assert rolled.status_code == 302
     xuancheng.refresh_from_db()
     assert xuancheng.current_rule_pack.number == new_number + 1
@@ -216,6 +234,14 @@ def test_a_pack_change_is_previewed_published_and_rolled_back() -> None:
     assert RulePackVersion.objects.get(tenant=xuancheng, number=new_number).label == "2026.11-console"
     actions = list(ConsoleAction.objects.filter(tenant=xuancheng).values_list("action", flat=True))
     assert actions[:2] == ["pack_rollback", "pack_publish"]
+    # The action log in words, with what changed key by key.
+    log = text(admin.get("/console/actions/"))
+    assert f"发布规则包 V{new_number}（2026.11-console）" in log
+    assert f"回滚规则包：V{live.number} 重新发布为 V{new_number + 1}" in log
+    assert "new_version" not in log
+    assert "{&#x27;" not in log
+    assert "<del>" in log
+    assert "before_opening_abandon" in log
 
 
 def test_a_pack_cannot_rename_its_centre_from_the_console() -> None:

@@ -1,26 +1,35 @@
 """The order page and the user centre through Django's test client: payment warnings that apply to the
 order's project type and methods, each said once and grouped; the basic-account card; the refund form
 only when a reason is allowed; every missing invoice field named at once; 我的发票 and 发票详情; the
-user-centre menu on every account page; 支付完成 after a voucher."""
+user-centre menu on every account page; 等待审核 after a voucher and 支付完成 once paid; the API and the page
+say the same payment warnings; the invoice form's types come from the pack."""
 
 from __future__ import annotations
 
 import io
 import itertools
 import re
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from baohan.guarantees.models import Invoice
+from baohan.guarantees.api.common import payment_instructions
+from baohan.guarantees.models import Invoice, Order
+from baohan.guarantees.selectors import INVOICE_NOT_REQUESTED, invoice_orders_for_enterprise, order_completed_at
+from baohan.payments.models import PaymentVoucher
 from baohan.portal.pages.order_display import payment_notes
 from baohan.rulepacks.models import PaymentWarning, RulePack
+from baohan.sections.models import Section
 from tests.api import centre_api, png_bytes, tenant
 from tests.money import Waiting, benxi_like_waiting, xinjiang_waiting
+from tests.test_apply_groups import pack_republish
 from tests.test_bidder_pages import page_client, text
 
 _events = itertools.count(1)
@@ -95,6 +104,27 @@ def test_xuancheng_points_at_nothing_the_page_does_not_offer() -> None:
     assert "企业基本户" in joined
     assert "订单附言" in joined
     assert joined.count("企业基本户") == 1
+
+
+def test_the_api_and_the_page_say_the_same_payment_warnings() -> None:
+    """A pack listing online payment with no channel offers no online payment: neither the API nor the
+    page says its warnings, and both list the same methods."""
+    data = pack_of("benxi").model_dump(mode="json")
+    data["payment"].update(
+        methods=["offline_transfer", "online"],
+        online_channels=[],
+        warnings=["请勿重复支付。", {"text": "在线支付须在30分钟内完成。", "methods": ["online"]}],
+    )
+    pack = RulePack.model_validate(data)
+    section = Section(project_type="housing", deposit_deadline=timezone.now() + timedelta(days=3))
+    order = Order(issuer_code=pack.issuers[0].code, remark_code="R1", payable_amount=Decimal("400.00"))
+    order.section = section
+    api = payment_instructions(order=order, pack=pack)
+    page = [t for _, t in notes_text(payment_notes(pack=pack, project_type="housing", payer=api["payer"], remark=True))]
+    assert api["methods"] == ["offline_transfer"]
+    assert api["warnings"] == ["请勿重复支付。"]
+    assert "在线支付须在30分钟内完成。" not in page
+    assert set(api["warnings"]) <= set(page)
 
 
 # --- pages --------------------------------------------------------------------------------------------------------
@@ -218,6 +248,48 @@ def test_every_missing_invoice_field_is_named_at_once_and_nothing_is_saved() -> 
     assert_no_empty_words(both)
 
 
+def invoice_radio(page: str, form: str) -> str:
+    match = re.search(rf'<input type="radio" name="form" value="{form}"[^>]*>', page)
+    assert match, form
+    return match.group(0)
+
+
+@pytest.mark.django_db
+def test_the_invoice_form_offers_the_types_the_pack_allows_for_each_form(region_pack_data: Any) -> None:
+    waiting = xinjiang_waiting()
+    issued(waiting)
+    section_event("xinjiang", waiting.section, "opened")
+    client = page_client("xinjiang", waiting.operator.user)
+    form = section_html(text(client.get(f"/orders/{waiting.number}/")), "invoice")
+    assert 'data-invoice-types="vat_general"' in invoice_radio(form, "electronic")
+    assert 'data-invoice-types="vat_general vat_special"' in invoice_radio(form, "paper")
+    assert "电子发票仅支持增值税普通发票；专用发票须填写注册地址、电话、开户银行及账号。" in form
+    assert re.findall(r'<option value="(vat_[a-z]+)"', form) == ["vat_general", "vat_special"]
+
+    # A pack that also issues a 专用发票 electronically: the page offers it and says no restriction.
+    data = region_pack_data("xinjiang")
+    data["invoice"]["kinds"][0]["types"] = ["vat_general", "vat_special"]
+    pack_republish(data)
+    form = section_html(text(client.get(f"/orders/{waiting.number}/")), "invoice")
+    assert 'data-invoice-types="vat_general vat_special"' in invoice_radio(form, "electronic")
+    assert "仅支持" not in form
+    assert "专用发票须填写注册地址、电话、开户银行及账号。" in form
+    enterprise = waiting.operator.enterprise
+    sent = {
+        "form": "electronic",
+        "type": "vat_special",
+        "title": enterprise.name,
+        "taxpayer_id": enterprise.uscc,
+        "registered_address": "乌鲁木齐市天山区1号",
+        "registered_phone": "0991-1234567",
+        "bank_name": "中国建设银行乌鲁木齐分行",
+        "bank_account": "6217000012345678",
+    }
+    assert client.post(f"/orders/{waiting.number}/invoice", sent).status_code == 302
+    shown = section_html(text(client.get(f"/orders/{waiting.number}/")), "invoice")
+    assert "增值税专用发票（电子发票）" in shown
+
+
 @pytest.mark.django_db
 def test_my_invoices_and_the_invoice_detail_with_its_three_steps() -> None:
     waiting = benxi_like_waiting("benxi")
@@ -232,6 +304,11 @@ def test_my_invoices_and_the_invoice_detail_with_its_three_steps() -> None:
         assert word in detail, word
     assert "电子发票约 2 个工作日" in detail
     assert detail.count("progress-step is-done") == 2  # 订单生成, 订单完成: dated; 发票开具 not yet
+    with tenant_context(tenant("benxi")):
+        order = Order.objects.get(number=waiting.number)
+        assert order_completed_at(order=order) is not None
+        listed = invoice_orders_for_enterprise(enterprise=order.enterprise, state=INVOICE_NOT_REQUESTED)
+        assert [o.number for o in listed] == [waiting.number]
 
     section_event("benxi", waiting.section, "opened")
     detail = text(client.get(f"/account/invoices/{waiting.number}/"))
@@ -247,6 +324,8 @@ def test_my_invoices_and_the_invoice_detail_with_its_three_steps() -> None:
         "recipient_address": "本溪市平山区1号",
     }
     assert client.post(f"/orders/{waiting.number}/invoice", sent).status_code == 302
+    # The order page names the invoice in the same words as 我的发票 (one copy of them, the service's).
+    assert "增值税普通发票（纸质发票）" in section_html(text(client.get(f"/orders/{waiting.number}/")), "invoice")
     assert 'data-invoice-state="requested"' in text(client.get("/account/invoices/", {"state": "requested"}))
     assert waiting.number not in text(client.get("/account/invoices/", {"state": "none"}))
     assert waiting.number not in text(client.get("/account/invoices/", {"q": "NO-SUCH-ORDER"}))
@@ -315,9 +394,12 @@ def test_the_user_centre_menu_is_on_every_account_page() -> None:
 
 
 @pytest.mark.django_db
-def test_a_voucher_leads_to_the_payment_done_page() -> None:
+def test_a_voucher_leads_to_waiting_for_review_and_payment_to_the_done_page() -> None:
     waiting = benxi_like_waiting("benxi")
     client = page_client("benxi", waiting.operator.user)
+    # Not paid and no voucher: no 支付完成 for it, back to the order's page.
+    early = client.get(f"/orders/{waiting.number}/paid")
+    assert (early.status_code, early["Location"]) == (302, f"/orders/{waiting.number}/")
     # The form's values in the bidder's words: money, rates and dates written out, no raw values.
     filled = re.search(
         r'<details class="form-values">.*?</details>', text(client.get(f"/orders/{waiting.number}/")), re.S
@@ -333,10 +415,40 @@ def test_a_voucher_leads_to_the_payment_done_page() -> None:
     assert response.status_code == 302
     assert response["Location"] == f"/orders/{waiting.number}/paid"
     page = text(client.get(response["Location"]))
-    assert re.search(r"恭喜您已完成订单支付，请等待[^<]*紫金[^<]*出单！", page)
+    assert "支付凭证已上传，等待审核" in page  # the voucher waits for review: not yet paid
+    assert re.search(r"审核通过后，请等待[^<]*紫金[^<]*出单", page)
+    assert "恭喜您已完成订单支付" not in page
+    assert "支付完成" not in page
     assert "缴纳审批中" in page
     assert "查看订单详情" in page
     assert_no_empty_words(page)
+
+    with tenant_context(tenant("benxi")):
+        voucher = PaymentVoucher.objects.get(order__number=waiting.number).pk
+    status, body = waiting.issuer.post(f"/api/v1/issuer/vouchers/{voucher}/decision", {"approve": True})
+    assert status == 200, body
+    paid = text(client.get(f"/orders/{waiting.number}/paid"))
+    assert "支付完成" in paid
+    assert re.search(r"恭喜您已完成订单支付，请等待[^<]*紫金[^<]*出单！", paid)
+    assert "等待审核" not in paid
+    assert_no_empty_words(paid)
+
+
+@pytest.mark.django_db
+def test_a_refused_voucher_has_no_payment_page() -> None:
+    waiting = benxi_like_waiting("benxi")
+    client = page_client("benxi", waiting.operator.user)
+    image = io.BytesIO(png_bytes())
+    image.name = "voucher.png"
+    assert client.post(f"/orders/{waiting.number}/voucher", {"payment_voucher": image}).status_code == 302
+    with tenant_context(tenant("benxi")):
+        voucher = PaymentVoucher.objects.get(order__number=waiting.number).pk
+    status, body = waiting.issuer.post(
+        f"/api/v1/issuer/vouchers/{voucher}/decision", {"approve": False, "reason": "金额不符"}
+    )
+    assert status == 200, body
+    refused = client.get(f"/orders/{waiting.number}/paid")
+    assert (refused.status_code, refused["Location"]) == (302, f"/orders/{waiting.number}/")
 
 
 @pytest.mark.django_db

@@ -159,3 +159,64 @@ def test_json_schema_export_is_current() -> None:
     assert (REGIONS_DIR / "schema.json").read_text(encoding="utf-8") == schema_json(), (
         "regions/schema.json is stale: run `make schema`"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "//evil.example/",
+        "http:evil",
+        "ftp://ggzy.example.gov.cn/",
+        "zwfw.xinjiang.gov.cn/index.html",
+        "https://ggzy.example.gov.cn/a b",
+    ],
+)
+def test_the_trading_platform_entry_is_a_web_address(url: str) -> None:
+    """``login.handoff.entry_url`` is shown to bidders as a link: only http(s) addresses on a host pass."""
+    data = pack_data("xinjiang")
+    data["login"]["handoff"]["entry_url"] = url
+    [problem] = problems_of(data)
+    assert problem == (
+        "regions/test.yaml: login.handoff.entry_url: "
+        "must be an http:// or https:// address (https://ggzy.example.gov.cn/)"
+    )
+
+
+def test_the_trading_platform_entry_may_be_http_or_https() -> None:
+    data = pack_data("xinjiang")
+    for url in ("http://zwfw.xinjiang.gov.cn/xinjiangggzy/index_new.html", "https://ggzy.example.gov.cn/?a=1#top"):
+        data["login"]["handoff"]["entry_url"] = url
+        pack = rulepack_validate(copy.deepcopy(data), file="x")
+        assert pack.login.handoff is not None
+        assert pack.login.handoff.entry_url == url
+
+
+@pytest.mark.parametrize("code", ["xinjiang", "xuancheng", "benxi"])
+def test_each_issuer_logo_is_found_and_a_real_issuers_sits_in_its_centres_theme(code: str) -> None:
+    """A pack's ``issuers[].logo`` is looked up in the centre's theme, then base's (``theme_static``). A real panel
+    member's logo belongs to the centre that names it (``themes/<centre>/static/``); only the placeholders of
+    sample issuers may be shared from base."""
+    from tenants.themes import BASE_THEME, theme_static_file
+
+    pack, _ = rulepack_load_file(REGIONS_DIR / f"{code}.yaml")
+    themes = Path(settings.THEMES_DIR).resolve()
+    logos = [issuer for issuer in pack.issuers if issuer.logo]
+    assert logos, "the pack shows issuer logos"
+    for issuer in logos:
+        assert issuer.logo is not None
+        found = theme_static_file(issuer.logo, pack.theme)
+        assert found is not None, f"{issuer.code}: {issuer.logo} is in neither the {pack.theme} nor the base theme"
+        found = found.resolve()
+        if issuer.sample:
+            assert found.is_relative_to(themes / pack.theme / "static") or found.is_relative_to(
+                themes / BASE_THEME / "static"
+            )
+        else:
+            assert found.is_relative_to(themes / pack.theme / "static"), f"{issuer.code}: {issuer.logo} is in {found}"
+    # Base keeps no real issuer's logo, whichever centre names it.
+    real = {issuer.logo for issuer in logos if not issuer.sample}
+    assert not [logo for logo in real if (themes / BASE_THEME / "static" / str(logo)).exists()]

@@ -175,7 +175,7 @@ def test_benxi_reaches_every_phone_page_and_each_is_ours() -> None:
         {"code": "000000" if outbox_code("benxi", operator.phone) != "000000" else "111111"},
     )
     assert_ours(response, "wrong code")
-    assert "短信验证码错误" in response.content.decode() or "验证码" in response.content.decode()
+    assert re.search(r'<p class="field-error" id="id_code-error">短信验证码错误</p>', response.content.decode())
 
     # 手机号验证: an account whose phone is not yet verified is asked for a code after its password.
     _, unverified = bidder_api("benxi", password="Pw-2026-verify")
@@ -360,3 +360,61 @@ def test_after_the_hand_off_the_greeting_names_the_enterprise() -> None:
         username = User.objects.get(operator__enterprise__name="新疆问候测试有限公司").username
     connection.set_schema_to_public()
     assert username not in html
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_refused_way_in_names_the_methods_as_the_sign_in_page_does(language: str) -> None:
+    """「本中心不提供…」 names each method in the words of the centre's sign-in page, and in Chinese even when
+    the caller reads English (the API's messages are Chinese)."""
+    from baohan.identity.login_methods import login_choices
+    from baohan.rulepacks.models import LoginMethod
+    from tenants.selectors import tenant_rule_pack
+
+    with tenant_context(tenant("benxi")):
+        pack = tenant_rule_pack(tenant=tenant("benxi"))
+        labels = [choice["label"] for choice in login_choices(pack)]
+    connection.set_schema_to_public()
+    assert labels == ["密码登录", "验证码登录"]
+    page = Client(HTTP_HOST="benxi.localhost").get("/accounts/login/").content.decode()
+    for label in labels:
+        assert label in page, label
+    response = Client(HTTP_HOST="benxi.localhost", HTTP_ACCEPT_LANGUAGE=language).post(
+        "/api/v1/auth/token", {"handoff_token": "x.y.z"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "login_method_not_offered"
+    assert LoginMethod.PLATFORM_HANDOFF not in pack.login.methods
+    assert response.json()["message"] == "本中心不提供交易平台登录，请使用本中心的登录方式：密码登录、验证码登录"
+
+
+def test_one_icon_lookup_serves_the_page_and_favicon_ico() -> None:
+    """The icon is looked up once (``tenants.themes.theme_favicon``): a centre's own theme, else base, for the
+    page's ``<link rel="icon">`` and /favicon.ico alike; a centre without a theme folder (paytest) gets base's."""
+    from tenants.themes import theme_favicon, theme_favicon_data_uri
+
+    own, fallback = theme_favicon("benxi"), theme_favicon("paytest")
+    assert own is not None
+    assert own.resolve() == THEMES / "benxi" / "static" / "brand" / "favicon.svg"
+    assert fallback is not None
+    assert fallback.resolve() == THEMES / "base" / "static" / "brand" / "favicon.svg"
+    assert not (THEMES / "paytest").exists()
+    c = Client(HTTP_HOST="paytest.localhost")
+    response = c.get("/favicon.ico")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == (THEMES / "base" / "static" / "brand" / "favicon.svg").read_bytes()  # type: ignore[attr-defined]
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]*)">', c.get("/").content.decode())
+    assert icon, "no icon link"
+    assert unescape(icon.group(1)) == theme_favicon_data_uri("paytest")
+
+
+def test_the_sign_in_code_does_not_reach_into_the_bidder_pages() -> None:
+    """identity sits below portal: it imports nothing from it (the icon and the login methods live with it)."""
+    import baohan.identity
+
+    identity = Path(baohan.identity.__file__).parent
+    offenders = [
+        str(p.relative_to(identity))
+        for p in identity.rglob("*.py")
+        if re.search(r"^\s*(from|import) baohan\.portal\b", p.read_text(encoding="utf-8"), re.M)
+    ]
+    assert offenders == []

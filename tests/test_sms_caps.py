@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django_tenants.utils import tenant_context
 
 from baohan.guarantees.errors import TooMany
@@ -139,6 +140,51 @@ def test_sends_are_limited_per_client_across_centres(settings: Any) -> None:
     other = Api("benxi.localhost", api.client.defaults["HTTP_AUTHORIZATION"])
     other.client.defaults["REMOTE_ADDR"] = "10.0.0.9"
     assert ask(other, "benxi")[0] == 201
+
+
+def _page_captcha(c: Client, path: str) -> dict[str, str]:
+    html = c.get(path).content.decode()
+    key = html.split('name="captcha_0" value="', 1)[1].split('"', 1)[0]
+    return {"captcha_0": key, "captcha_1": captcha_answer("benxi", key)}
+
+
+def _page_send(c: Client, path: str, phone: str) -> Any:
+    """获取验证码 on a signed-out page: 验证码登录 (/accounts/login/code/) or 忘记密码 (/login/reset/)."""
+    return c.post(path, {"phone": phone, **_page_captcha(c, path)})
+
+
+def test_the_signed_out_pages_sends_are_limited_per_client_too(settings: Any) -> None:
+    """验证码登录 and 忘记密码 send to any registered phone without signing in: the same address is held to
+    the same cap as the API and sign-up, counted together across centres."""
+    settings.SMS_SEND_CLIENT_HOURLY_CAP = 3
+    api, _ = bidder_api("xinjiang")
+    _, captcha = api.post("/api/v1/captcha")
+    status, _ = api.post(
+        "/api/v1/sms-codes",
+        {
+            "purpose": "application",
+            "captcha_key": captcha["key"],
+            "captcha": captcha_answer("xinjiang", captcha["key"]),
+        },
+    )
+    assert status == 201  # one send from this address, on another centre
+    phones = [bidder_api("benxi", password="Pw-2026-client")[1].phone for _ in range(3)]
+    c = Client(HTTP_HOST="benxi.localhost")
+    assert _page_send(c, "/accounts/login/code/", phones[0]).status_code == 302
+    assert _page_send(c, "/login/reset/", phones[1]).status_code == 302
+    assert (texts("benxi", phones[0]), texts("benxi", phones[1])) == (1, 1)
+    # The address has had its three: a third phone gets nothing from either page, and the page says why.
+    for path in ("/accounts/login/code/", "/login/reset/"):
+        response = _page_send(Client(HTTP_HOST="benxi.localhost"), path, phones[2])
+        assert response.status_code == 200, path
+        html = response.content.decode()
+        assert "当前网络获取验证码过于频繁，请一小时后再试" in html, path
+        assert "已发送" not in html, path
+    assert texts("benxi", phones[2]) == 0
+    # Another address is not held back.
+    other = Client(HTTP_HOST="benxi.localhost", REMOTE_ADDR="10.0.0.9")
+    assert _page_send(other, "/accounts/login/code/", phones[2]).status_code == 302
+    assert texts("benxi", phones[2]) == 1
 
 
 def test_an_overall_ceiling_per_phone_holds_across_centres_and_purposes(settings: Any) -> None:

@@ -281,10 +281,14 @@ def test_the_dashboard_counts_orders_by_the_packs_labels_and_by_day_and_the_wait
     assert states["payment_review"] == ("缴纳审批中", "1")  # Benxi's own word for it
     assert states["underwriting"] == ("待保险审核", "0")
     assert states["rejected"] == ("审核未通过", "0")  # the engine's word where the pack has none
-    days = re.findall(r'data-day="([\d-]+)">.*?<td class="num">(\d+)</td>', page, flags=re.S)
-    assert len(days) == 14
-    assert days[-1] == (str(timezone.localdate()), "1")
-    assert [n for _, n in days[:-1]] == ["0"] * 13
+    # Orders received per day, in the daily chart's table (the last 30 days by default).
+    daily = re.search(r'data-table="daily">(.*?)</table>', page, flags=re.S)
+    assert daily
+    days = re.findall(r"<tr><th scope=\"row\">([^<]+)</th><td class=\"num\">(\d+)</td>", daily.group(1))
+    today = timezone.localdate()
+    assert len(days) == 30
+    assert days[-1] == (f"{today.year}年{today.month}月{today.day}日", "1")
+    assert [n for _, n in days[:-1]] == ["0"] * 29
     for path in PAGES[2:]:
         assert f'href="{path}"' in page
 
@@ -633,7 +637,7 @@ def test_the_bidders_sign_in_and_sms_reset_refuse_staff_accounts() -> None:
     assert response["Location"] == "/staff/login/"
     assert bidders.get("/staff/").status_code == 302  # not signed in by the bidders' page
     with pytest.raises(InvalidInput) as refused:
-        in_centre("benxi", password_reset_code_send, phone=phone)
+        in_centre("benxi", password_reset_code_send, phone=phone, client="127.0.0.1")
     assert refused.value.message == "工作人员账户请联系管理员重置密码"
     # The staff's own page still lets them in.
     staff = Client(HTTP_HOST="benxi.localhost")

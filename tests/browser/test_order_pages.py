@@ -139,7 +139,13 @@ def test_xinjiang_order_page_payment_refund_and_invoice(page_factory: PageFactor
     # 申请发票: a paper 专用发票 with nothing but the title: every missing field named at once.
     invoice = page.locator("#invoice")
     expect(invoice).not_to_contain_text("None")
+    # The types each form allows come from the pack: an electronic invoice is a 普通发票 only here.
+    invoice.get_by_label("电子发票").check()
+    expect(page.locator('#f-invoice-type option[value="vat_special"]')).to_be_disabled()
+    expect(page.locator("#f-invoice-type")).to_have_value("vat_general")
+    expect(page.locator("#h-invoice-type")).to_contain_text("电子发票仅支持增值税普通发票")
     invoice.get_by_label("纸质发票").check()
+    expect(page.locator('#f-invoice-type option[value="vat_special"]')).to_be_enabled()
     page.locator("#f-invoice-type").select_option("vat_special")
     invoice.get_by_role("button", name="申请发票").click()
     for name in ("registered_address", "registered_phone", "bank_name", "bank_account", "recipient", "recipient_phone"):
@@ -170,7 +176,7 @@ def test_benxi_user_centre_invoices_and_payment_done(page_factory: PageFactory) 
     waiting = benxi_like_waiting(region)
     page = signed_in(page_factory, region, waiting.operator.user)
 
-    # 上传支付凭证 → 支付完成 (the manual's 「恭喜您已完成订单支付」 page).
+    # 上传支付凭证 → 等待审核; once the voucher is approved, 支付完成 (the manual's 「恭喜您已完成订单支付」).
     page.goto(f"/orders/{waiting.number}/")
     expect(page.locator("#payment .payer-rule")).to_contain_text("需使用与投保人企业一致的企业账户支付")
     clean_text(page)
@@ -178,11 +184,12 @@ def test_benxi_user_centre_invoices_and_payment_done(page_factory: PageFactory) 
         {"name": "voucher.png", "mimeType": "image/png", "buffer": png_bytes((40, 40))}
     )
     page.get_by_role("button", name="提交凭证").click()
-    expect(page.locator(".paid-title")).to_have_text("支付完成")
-    expect(page.locator(".paid-card")).to_contain_text("恭喜您已完成订单支付")
+    expect(page.locator(".paid-title")).to_have_text("支付凭证已上传")
+    expect(page.locator(".paid-card")).to_contain_text("支付凭证已上传，等待审核")
+    expect(page.locator(".paid-card")).not_to_contain_text("恭喜您已完成订单支付")
     expect(page.locator(".state-badge")).to_have_text("缴纳审批中")
-    screenshot(page, region, "paid")
-    fits_phone(page, region, "paid")
+    screenshot(page, region, "paid-pending")
+    fits_phone(page, region, "paid-pending")
     page.get_by_role("link", name="查看订单详情").click()
     expect(page).to_have_url(re.compile(rf"/orders/{waiting.number}/$"))
 
@@ -191,6 +198,11 @@ def test_benxi_user_centre_invoices_and_payment_done(page_factory: PageFactory) 
     voucher = next(v for v in vouchers["results"] if v["order"] == waiting.number)
     status, body = waiting.issuer.post(f"/api/v1/issuer/vouchers/{voucher['id']}/decision", {"approve": True})
     assert status == 200, body
+    page.goto(f"/orders/{waiting.number}/paid")
+    expect(page.locator(".paid-title")).to_have_text("支付完成")
+    expect(page.locator(".paid-card")).to_contain_text("恭喜您已完成订单支付")
+    screenshot(page, region, "paid")
+    fits_phone(page, region, "paid")
     status, body = waiting.issuer.post(f"/api/v1/issuer/orders/{waiting.number}/issue", {})
     assert status == 200, body
     other = benxi_like_waiting(region)  # a second order of another enterprise: never listed here

@@ -124,7 +124,7 @@ def test_benxi_walk(page_factory: PageFactory) -> None:
         {"name": "voucher.png", "mimeType": "image/png", "buffer": png_bytes((40, 40))}
     )
     page.get_by_role("button", name="提交凭证").click()
-    expect(page.locator(".paid-card")).to_contain_text("恭喜您已完成订单支付")
+    expect(page.locator(".paid-card")).to_contain_text("支付凭证已上传，等待审核")
     expect(page.locator(".state-badge")).to_have_text("缴纳审批中")
     page.get_by_role("link", name="查看订单详情").click()
 

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tenants.utils import tenant_context
 
 from baohan.console.access import centre_admin_check, console_page, issuer_codes_of, tenant_for
@@ -237,11 +237,20 @@ def credential_create(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _rotate_page(request: HttpRequest, access: Access, *, form: forms.Form, title: str) -> HttpResponse:
+    """Rotation on a page of its own: where the page's dialog cannot open (no script)."""
+    context = {"tenant": access.tenant, "form": form, "title": title}
+    return console_render(request, "console/credentials_rotate.html", context)
+
+
 @console_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def credential_rotate_view(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     access = _access(request.user, code)
     old = _credential_visible(access, pk)
+    if request.method == "GET":
+        title = _("轮换接口凭证 %(key)s") % {"key": old.key_id}
+        return _rotate_page(request, access, form=OverlapForm(prefix=f"rot{pk}"), title=title)
     form = OverlapForm(request.POST, prefix=f"rot{pk}")
     actor = _actor_label(request)
 
@@ -322,10 +331,13 @@ def _handoff_key(access: Access, pk: int) -> HandoffKey:
 
 
 @console_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def handoff_rotate(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     access = _managing(request.user, code)
     old = _handoff_key(access, pk)
+    if request.method == "GET":
+        title = _("轮换跳转登录密钥 %(key)s") % {"key": old.key_id}
+        return _rotate_page(request, access, form=HandoffKeyRotateForm(prefix=f"hrot{pk}"), title=title)
     actor = _actor_label(request)
 
     def change(data: dict[str, Any]) -> dict[str, Any]:

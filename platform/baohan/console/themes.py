@@ -16,6 +16,8 @@ from django_tenants.utils import tenant_context
 
 from baohan.console.access import centre_admin_check, console_page, tenant_for
 from baohan.console.branding import COLOUR_KEYS, TEXT_KEYS, branding_logo_store, branding_source_edit
+from baohan.console.contrast import FOOTER_BACKGROUND, theme_colour_problem
+from baohan.console.pack_errors import ExplainedProblem
 from baohan.console.packs import pack_check, pack_publish, source_diff
 from baohan.console.views import console_render
 from baohan.guarantees.errors import InvalidInput
@@ -27,6 +29,7 @@ from tenants.services import OnboardingError
 
 DRAFT_KEY = "console_theme_draft:{code}"
 FIELDS = (*TEXT_KEYS, *COLOUR_KEYS)
+COLOUR_LABELS = {"primary_colour": "主色", "accent_colour": "辅色"}
 
 
 def _draft(request: HttpRequest, tenant: Tenant) -> str:
@@ -52,8 +55,8 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
     values["hotlines"] = "\n".join(pack.centre.hotlines)
     values["version"] = _suggested_version(live.label)
     errors: dict[str, str] = {}
-    problems: list[str] = []
-    context: dict[str, Any] = {"tenant": tenant, "logo": pack.centre.logo}
+    problems: list[ExplainedProblem] = []
+    context: dict[str, Any] = {"tenant": tenant, "logo": pack.centre.logo, "footer_background": FOOTER_BACKGROUND}
     action = request.POST.get("action", "")
     if request.method == "POST" and action == "publish":
         centre_admin_check(request.user, tenant)
@@ -72,9 +75,15 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         centre_admin_check(request.user, tenant)
         values = {key: request.POST.get(key, "") for key in (*FIELDS, "hotlines", "version")}
+        for key, label in COLOUR_LABELS.items():
+            refused = theme_colour_problem(key=key, label=label, value=values[key])
+            if refused:
+                errors[key] = refused
         edit: dict[str, Any] = {key: values[key] for key in FIELDS}
         edit["hotlines"] = values["hotlines"].replace(",", "\n").splitlines()
         try:
+            if errors:
+                raise InvalidInput("contrast", errors[next(iter(errors))], field=next(iter(errors)))
             if request.FILES.get("logo") is not None:
                 edit["logo"] = branding_logo_store(code=tenant.code, file=request.FILES["logo"])
                 context["logo"] = edit["logo"]
@@ -85,8 +94,8 @@ def theme_edit(request: HttpRequest, code: str) -> HttpResponse:
             candidate, problems = pack_check(tenant, source)
             for problem in problems:  # a pack problem on a branding key belongs beside that field
                 for key in (*FIELDS, "hotlines", "version"):
-                    if f"centre.{key}" in problem or (key == "version" and ": version:" in problem):
-                        errors.setdefault(key, problem.split(": ", 1)[-1])
+                    if problem.key.split("[")[0] in (f"centre.{key}", key if key == "version" else ""):
+                        errors.setdefault(key, problem.message)
             if candidate is not None and rulepack_digest(candidate) == live.digest:
                 messages.info(request, "与当前版本相同，无需发布")
             elif candidate is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from baohan.console.access import (
@@ -20,9 +22,11 @@ from baohan.console.access import (
     tenant_for,
     tenants_visible,
 )
-from baohan.console.audit import console_action_record
+from baohan.console.audit import action_describe, console_action_record
+from baohan.console.charts import console_overview
 from baohan.console.models import BulkOperation, ConsoleAction, ConsoleRole
 from baohan.console.operations import bulk_operation_start
+from baohan.console.pack_errors import ExplainedProblem, pack_problems_explain
 from baohan.console.selectors import tenant_figures, tenant_orders
 from baohan.guarantees.errors import Conflict
 from baohan.issuerdesk.overview import issuer_overview
@@ -44,26 +48,36 @@ class ConsoleLogin(auth_views.LoginView):
 
 @console_page
 def dashboard(request: HttpRequest) -> HttpResponse:
+    # Charts of what the user may see over a date range (baohan.console.charts); ?format=csv exports a table.
+    overview = console_overview(user=request.user, params=request.GET)
+    if request.GET.get("format") == "csv":
+        return overview.csv(table=request.GET.get("table", ""))
     rows = [
         tenant_figures(tenant=t, issuer_codes=issuer_codes_of(request.user, t))
         for t in tenants_visible(request.user).select_related("current_rule_pack").prefetch_related("domains")
     ]
     # An issuer's staff: their queues on each centre's workbench (baohan.issuerdesk), one query per centre.
     queues = issuer_overview(request=request, user=request.user)
-    return console_render(request, "console/dashboard.html", {"rows": rows, "issuer_queues": queues})
+    context = {"rows": rows, "issuer_queues": queues, "charts": overview.charts, "range": overview.range}
+    return console_render(request, "console/dashboard.html", context, status=400 if overview.range.errors else 200)
 
 
 @console_page
 def tenant_detail(request: HttpRequest, code: str) -> HttpResponse:
     tenant = tenant_for(request.user, code)
+    port = request.get_port()
+    suffix = "" if port in ("80", "443") else f":{port}"
+    sites = [f"{request.scheme}://{d.domain}{suffix}/" for d in tenant.domains.order_by("-is_primary", "domain")]
     return console_render(
         request,
         "console/tenant.html",
         {
             "tenant": tenant,
+            "sites": sites,
+            "onboarded": request.GET.get("onboarded") == "1",
             "figures": tenant_figures(tenant=tenant, issuer_codes=issuer_codes_of(request.user, tenant)),
             "versions": tenant.rule_packs.order_by("-number"),
-            "actions": ConsoleAction.objects.filter(tenant=tenant)[:20],
+            "actions": [(a, action_describe(a)) for a in ConsoleAction.objects.filter(tenant=tenant)[:20]],
         },
     )
 
@@ -72,7 +86,7 @@ def tenant_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def tenant_create(request: HttpRequest) -> HttpResponse:
     """接入交易中心: the same path as ``onboard_region``: a pack (uploaded or pasted), its hosts."""
-    problems: list[str] = []
+    problems: Sequence[ExplainedProblem | str] = []
     source, domains = "", ""
     if request.method == "POST":
         upload = request.FILES.get("pack")
@@ -88,7 +102,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
                     domains=domains.replace(",", " ").split(),
                 )
             except RulePackError as exc:
-                problems = [str(p) for p in exc.problems]
+                problems = pack_problems_explain(source=source, problems=exc.problems)
             except OnboardingError as exc:
                 problems = list(exc.problems)
             else:
@@ -105,7 +119,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
                 )
                 verb = "已接入" if result.created else "已更新"
                 messages.success(request, f"{result.tenant.name} {verb}，规则版本 V{result.version.number}")
-                return redirect("console:tenant", code=result.tenant.code)
+                return redirect(f"{reverse('console:tenant', args=[result.tenant.code])}?onboarded=1")
     return console_render(
         request,
         "console/tenant_create.html",
@@ -122,7 +136,8 @@ def actions(request: HttpRequest) -> HttpResponse:
         staffed = ConsoleRole.objects.filter(user_id=request.user.pk or 0, kind=ConsoleRole.Kind.CENTRE_STAFF)
         qs = qs.filter(Q(tenant__in=staffed.values("tenant_id")) | Q(actor_id=request.user.pk or 0))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return console_render(request, "console/actions.html", {"page": page})
+    rows = [(a, action_describe(a)) for a in page.object_list]
+    return console_render(request, "console/actions.html", {"page": page, "rows": rows})
 
 
 @platform_admin_page

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from baohan.guarantees.models import Enterprise, IssuerOffer, Order, OrderEvent, Refund
+from baohan.guarantees.models import Enterprise, Invoice, IssuerOffer, Order, OrderEvent, Refund, Upload
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
-from baohan.rulepacks.models import Milestone, OrderState, RulePack, SectionStatus
+from baohan.rulepacks.models import Milestone, OrderState, PaymentMethod, PaymentWarning, RulePack, SectionStatus
 from baohan.sections.models import Section
 
 ORDER_RELATED = ("section", "enterprise")
@@ -166,3 +168,62 @@ def order_progress(*, pack: RulePack, events: list[OrderEvent], refund: Refund |
         else []
     )
     return {"order": order_steps, "refund": refund_steps}
+
+
+# --- payment -------------------------------------------------------------------------------------------
+
+
+def payment_methods_offered(*, pack: RulePack) -> list[PaymentMethod]:
+    """The payment methods a bidder can use: the pack's, online only where it names a channel."""
+    return [m for m in pack.payment.methods if m != PaymentMethod.ONLINE or pack.payment.online_channels]
+
+
+def payment_warnings_for(*, pack: RulePack, project_type: str) -> list[PaymentWarning]:
+    """The pack's payment warnings for this project type and the methods actually offered: what the
+    API lists and what the order page says are the same warnings."""
+    return pack.payment.warnings_for(project_type=project_type, methods=payment_methods_offered(pack=pack))
+
+
+# --- uploads -------------------------------------------------------------------------------------------
+
+
+def upload_get_for_enterprise(*, enterprise: Enterprise, purpose: str, upload_id: Any) -> Upload | None:
+    """The enterprise's own upload for ``purpose``; None for another's, another field's or a malformed id."""
+    try:
+        key = uuid.UUID(str(upload_id))
+    except ValueError:
+        return None
+    return Upload.objects.filter(pk=key, enterprise=enterprise, purpose=purpose).first()
+
+
+# --- invoices ------------------------------------------------------------------------------------------
+
+INVOICE_NOT_REQUESTED = "none"  # 未开具: an order an invoice may be asked for, with no request yet
+
+
+def invoice_orders_for_enterprise(*, enterprise: Enterprise, search: str = "", state: str = "") -> QuerySet[Order]:
+    """The enterprise's orders an invoice is for: completed ones, and any with a request; ``state`` is
+    an invoice state or ``INVOICE_NOT_REQUESTED``."""
+    qs = (
+        Order.objects.filter(enterprise=enterprise)
+        .filter(Q(state=OrderState.ISSUED) | Q(invoice__isnull=False))
+        .select_related("section", "invoice")
+    )
+    if search:
+        qs = qs.filter(
+            Q(number__icontains=search) | Q(section__code__icontains=search) | Q(section__name__icontains=search)
+        )
+    if state == INVOICE_NOT_REQUESTED:
+        qs = qs.filter(invoice__isnull=True)
+    elif state:
+        qs = qs.filter(invoice__state=state)
+    return qs.order_by("-created_at", "-id")
+
+
+def invoice_of_order(*, order: Order) -> Invoice | None:
+    return Invoice.objects.filter(order=order).first()
+
+
+def order_completed_at(*, order: Order) -> datetime | None:
+    """When the order was completed (its guarantee issued), from its events."""
+    return order.events.filter(transition="issue").order_by("created_at").values_list("created_at", flat=True).first()

@@ -7,6 +7,7 @@ from typing import Any
 from allauth.account import app_settings as allauth_settings
 from allauth.account import forms as allauth_forms
 from allauth.account.adapter import get_adapter
+from allauth.core import context
 from captcha.fields import CaptchaField
 from django import forms
 from django.contrib.auth.password_validation import validate_password
@@ -15,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from baohan.guarantees.errors import DomainError
+from baohan.identity.clients import client_address
 from baohan.identity.services.signup import SIGNUP_PURPOSE
 from baohan.identity.services.sms import phone_checked, sms_code_verify, sms_send_reserve
 from baohan.rulepacks.models import HumanCheck
@@ -40,13 +42,17 @@ def _human_check_follow_pack(form: forms.Form) -> None:
 
 
 class SendLimitMixin(forms.Form):
-    """Once everything else is valid, the send is taken from the phone's limits, or the phone field says why."""
+    """Once everything else is valid, the send is taken from the phone's limits and the asking client's,
+    or the phone field says why."""
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         if not self.errors and cleaned.get("phone"):
+            request = context.request  # set by allauth's middleware for every request
+            if request is None:
+                raise RuntimeError("an SMS send outside a request: no client to count it against")
             try:
-                sms_send_reserve(phone=cleaned["phone"])
+                sms_send_reserve(phone=cleaned["phone"], client=client_address(request))
             except DomainError as exc:
                 self.add_error("phone", exc.message)
         return cleaned

@@ -25,8 +25,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
 from baohan.guarantees.api.errors import body
 from baohan.guarantees.errors import DomainError
@@ -34,9 +32,11 @@ from baohan.guarantees.forms import field_choices
 from baohan.guarantees.models import Operator
 from baohan.guarantees.services.uploads import upload_store
 from baohan.identity.certificates import CertificateRefused, certificate_load
+from baohan.identity.clients import client_address
 from baohan.identity.fields import mask_phone
 from baohan.identity.forms import PasswordResetConfirmForm, PasswordResetRequestForm, human_check_required
 from baohan.identity.lockout import login_failure_record, login_failures_reset, login_locked_check
+from baohan.identity.login_methods import login_choices
 from baohan.identity.models import SmsMessage, UserPhone
 from baohan.identity.services.accounts import password_reset_by_code, password_reset_code_send
 from baohan.identity.services.logins import (
@@ -50,7 +50,6 @@ from baohan.identity.services.logins import (
 )
 from baohan.identity.services.signup import signup_code_send
 from baohan.identity.services.verification import enterprise_verification_submit, verification_latest
-from baohan.portal.login_methods import login_choices
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
 from baohan.rulepacks.models import EnterpriseSource, LoginMethod
 from tenants.db import connection
@@ -106,7 +105,7 @@ def signup_code(request: HttpRequest) -> JsonResponse:
             captcha_key=request.POST.get("captcha_key", ""),
             captcha=request.POST.get("captcha", ""),
             human_check=human_check_required(),
-            client=BaseThrottle().get_ident(Request(request)),
+            client=client_address(request),
         )
     except DomainError as exc:
         return _json_error(exc)
@@ -129,7 +128,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         try:
-            password_reset_code_send(phone=phone)
+            password_reset_code_send(phone=phone, client=client_address(request))
         except DomainError as exc:
             form.add_error("phone", exc.message)
         else:

@@ -37,7 +37,9 @@ from baohan.identity.services.staff import is_staff_member, staff_actor, staff_l
 from baohan.identity.services.verification import enterprise_verification_review
 from baohan.payments.services.intake import statement_line_assign, statement_line_dismiss
 from baohan.payments.services.vouchers import voucher_decide
+from baohan.portal import staff_charts
 from baohan.portal import staff_selectors as sel
+from baohan.portal.charts import csv_response, last_days, range_parse
 from baohan.portal.staff_selectors import INLINE_TYPES
 from tenants.selectors import pack_in_force
 
@@ -209,19 +211,37 @@ def _choice(request: HttpRequest, name: str, allowed: set[str], message: str) ->
 # --- the dashboard, sections and orders ---------------------------------------------------------------
 
 
+DASHBOARD_DAYS = 30
+
+
 @require_GET
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The waiting work, then the centre's numbers over a date range (the last 30 days unless
+    ``from``/``to`` say otherwise) as charts with their tables; ``?format=csv&table=…`` exports one."""
     pack, _version = pack_in_force()
-    by_state = sel.order_counts_by_state(pack=pack)
+    choice = range_parse(request.GET, default=last_days(DASHBOARD_DAYS))
+    span = choice.range
+    charts = staff_charts.dashboard_charts(pack=pack, span=span)
+    state_table, by_state = staff_charts.state_table(pack=pack, span=span)
+    if request.GET.get("format") == "csv":
+        if choice.errors:
+            return HttpResponse("\n".join(choice.errors.values()), status=400, content_type="text/plain; charset=utf-8")
+        tables = {t.name: t for t in [*(c.table for c in charts), state_table]}
+        table = tables.get(request.GET.get("table", ""))
+        if table is None:
+            raise Http404(_("没有这张表"))
+        return csv_response(table=table, filename=f"{table.name}-{span.first:%Y%m%d}-{span.last:%Y%m%d}.csv")
     context = {
         "work": sel.staff_work_counts(),
         "by_state": by_state,
+        "state_table": state_table,
         "orders_total": sum(s.count for s in by_state),
-        "by_day": sel.order_counts_by_day(days=14),
+        "charts": charts,
+        "range": choice,
         "nav": "dashboard",
     }
-    return render(request, "staff/dashboard.html", context)
+    return render(request, "staff/dashboard.html", context, status=400 if choice.errors else 200)
 
 
 @require_GET

@@ -4,23 +4,25 @@ the pack's words for what they show. Everything reads the current centre's schem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from baohan.claims.models import Claim
 from baohan.claims.selectors import claim_list, claim_overdue
-from baohan.guarantees.models import AfterSalesRequest, Order, OrderEvent, Upload
+from baohan.guarantees.models import AfterSalesRequest, Order, OrderEvent, Refund, Upload
 from baohan.guarantees.selectors import state_label
 from baohan.identity.fields import mask_phone, mask_tail
 from baohan.identity.models import EnterpriseVerification
 from baohan.payments.models import OpenLine, PaymentVoucher, StatementLine
+from baohan.portal.charts import DateRange
 from baohan.portal.timeline import event_label
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
-from baohan.rulepacks.models import OrderState, RulePack
+from baohan.rulepacks.models import OrderState, RefundTrigger, RulePack
 from baohan.sections.models import Section
 from tenants.db import connection
 
@@ -60,40 +62,198 @@ class StateCount:
     count: int
 
 
-def order_counts_by_state(*, pack: RulePack) -> list[StateCount]:
-    """Every order state in the engine's order, labelled in the pack's words, with its count."""
-    counts = dict(Order.objects.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+def order_counts_by_state(*, pack: RulePack, span: DateRange | None = None) -> list[StateCount]:
+    """Every order state in the engine's order, labelled in the pack's words, with its count (of the
+    orders created within ``span`` when given)."""
+    orders = Order.objects.all()
+    if span is not None:
+        orders = orders.filter(created_at__gte=span.start_at, created_at__lt=span.end_at)
+    counts = dict(orders.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
     return [StateCount(s.value, state_label(pack=pack, state=s.value), counts.get(s.value, 0)) for s in OrderState]
 
 
+# --- the dashboard's charts: every figure is summed by the database ------------------------------
+
+ISSUED_STATES = (OrderState.ISSUED.value, OrderState.SURRENDERED.value)
+ZERO = Decimal("0.00")
+
+
+def _within(span: DateRange, column: str) -> Q:
+    return Q(**{f"{column}__gte": span.start_at, f"{column}__lt": span.end_at})
+
+
 @dataclass(frozen=True)
-class DayCount:
+class DayFigures:
     day: date
-    count: int
-    percent: int  # of the busiest day, for a bar
+    orders: int  # submitted orders created that day
+    issued: int  # guarantees issued that day
+    premium: Decimal  # their premium
 
 
-def order_counts_by_day(*, days: int = 14, today: date | None = None) -> list[DayCount]:
-    """Orders created on each of the last ``days`` days (local time), oldest first, zeros included."""
-    today = today or timezone.localdate()
-    first = today - timedelta(days=days - 1)
-    since = timezone.make_aware(datetime.combine(first, time.min))
-    rows = (
-        Order.objects.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+def daily_figures(*, span: DateRange) -> list[DayFigures]:
+    """Each day of ``span`` (local time), zeros included: orders received, guarantees issued and
+    their premium. Two grouped queries."""
+    zone = timezone.get_current_timezone()
+    created: dict[date, int] = dict(
+        Order.objects.filter(_within(span, "created_at"))
+        .exclude(state=OrderState.DRAFT.value)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
         .order_by()
         .values("day")
         .annotate(n=Count("id"))
         .values_list("day", "n")
     )
-    counts: dict[date, int] = dict(rows)
-    peak = max(counts.values(), default=0)
+    issued = {
+        row["day"]: (row["n"], row["premium"])
+        for row in Order.objects.filter(_within(span, "issued_at"))
+        .annotate(day=TruncDate("issued_at", tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"), premium=Sum("premium"))
+    }
     out = []
-    for i in range(days):
-        day = first + timedelta(days=i)
-        n = counts.get(day, 0)
-        out.append(DayCount(day, n, round(100 * n / peak) if peak else 0))
+    for day in span.days:
+        n, premium = issued.get(day, (0, ZERO))
+        out.append(DayFigures(day, created.get(day, 0), n, premium or ZERO))
     return out
+
+
+# The order's way through the centre, and the furthest step each current state shows it reached.
+# A cancelled order may have been cancelled at the first or the second step: it counts at the first.
+FUNNEL_STEPS = (
+    OrderState.UNDERWRITING,
+    OrderState.AWAITING_PAYMENT,
+    OrderState.AWAITING_ISSUE,
+    OrderState.ISSUED,
+)
+REACHED: dict[OrderState, int] = {
+    OrderState.UNDERWRITING: 0,
+    OrderState.REJECTED: 0,
+    OrderState.CANCELLED: 0,
+    OrderState.AWAITING_PAYMENT: 1,
+    OrderState.PAYMENT_REVIEW: 1,
+    OrderState.PAYMENT_FAILED: 1,
+    OrderState.ABANDONED: 1,
+    OrderState.AWAITING_ISSUE: 2,
+    OrderState.ISSUED: 3,
+    OrderState.SURRENDERED: 3,
+}
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    state: str
+    label: str
+    count: int  # orders that reached this step or went further
+    percent: int  # of the first step
+
+
+def order_funnel(*, pack: RulePack, span: DateRange) -> list[FunnelStep]:
+    """Of the orders submitted within ``span``, how many reached each step, in the pack's words.
+    One query."""
+    counts = Order.objects.filter(_within(span, "created_at")).aggregate(
+        **{
+            step.value: Count("id", filter=Q(state__in=[s.value for s, rank in REACHED.items() if rank >= i]))
+            for i, step in enumerate(FUNNEL_STEPS)
+        }
+    )
+    first = counts[FUNNEL_STEPS[0].value] or 0
+    return [
+        FunnelStep(
+            step.value,
+            state_label(pack=pack, state=step.value),
+            counts[step.value] or 0,
+            round(100 * (counts[step.value] or 0) / first) if first else 0,
+        )
+        for step in FUNNEL_STEPS
+    ]
+
+
+@dataclass(frozen=True)
+class IssuerFigures:
+    code: str
+    name: str
+    issued: int
+    premium: Decimal
+
+
+def premium_by_issuer(*, pack: RulePack, span: DateRange) -> list[IssuerFigures]:
+    """Guarantees issued within ``span`` and their premium, per issuer (the pack's short name), most
+    premium first. One query."""
+    names = issuer_names(pack=pack)
+    rows = (
+        Order.objects.filter(_within(span, "issued_at"))
+        .order_by()
+        .values("issuer_code")
+        .annotate(n=Count("id"), premium=Sum("premium"))
+        .order_by("-premium", "issuer_code")
+    )
+    return [
+        IssuerFigures(r["issuer_code"], names.get(r["issuer_code"], r["issuer_code"]), r["n"], r["premium"] or ZERO)
+        for r in rows
+    ]
+
+
+TRIGGER_LABELS = {
+    RefundTrigger.BIDDER_ABANDONS.value: "投标人放弃投标",
+    RefundTrigger.SECTION_EVENT.value: "项目异常（中止、暂停、终止、流标）",
+}
+
+
+@dataclass(frozen=True)
+class RefundReason:
+    trigger: str
+    trigger_label: str
+    rule: str  # the pack's rule that decided it, as worded then
+    count: int
+    amount: Decimal
+
+
+def refund_reasons(*, span: DateRange) -> list[RefundReason]:
+    """Refunds requested within ``span``, by what caused them and the rule that decided them, most
+    frequent first. One query."""
+    rows = (
+        Refund.objects.filter(_within(span, "created_at"))
+        .order_by()
+        .values("trigger", "rule_text")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+        .order_by("-n", "trigger", "rule_text")
+    )
+    return [
+        RefundReason(
+            r["trigger"], TRIGGER_LABELS.get(r["trigger"], r["trigger"]), r["rule_text"], r["n"], r["amount"] or ZERO
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class DeadlineDay:
+    day: date
+    sections: int  # sections whose deposit is due that day
+    issued: int  # guarantees already issued for them
+
+
+def deposit_deadlines(*, days: int = 7, today: date | None = None) -> list[DeadlineDay]:
+    """The coming ``days`` days from today: how many sections' deposits fall due each day, and how
+    many guarantees are already issued for them. One query."""
+    today = today or timezone.localdate()
+    span = DateRange(today, today + timedelta(days=days - 1))
+    rows = {
+        r["day"]: r
+        for r in Section.objects.filter(_within(span, "deposit_deadline"))
+        .annotate(day=TruncDate("deposit_deadline", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values("day")
+        .annotate(
+            n=Count("id", distinct=True),
+            issued=Count("orders", filter=Q(orders__state__in=ISSUED_STATES), distinct=True),
+        )
+    }
+    return [
+        DeadlineDay(day, rows[day]["n"] if day in rows else 0, rows[day]["issued"] if day in rows else 0)
+        for day in span.days
+    ]
 
 
 # --- sections and orders --------------------------------------------------------------------------

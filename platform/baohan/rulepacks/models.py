@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -223,7 +224,19 @@ class HandoffLogin(Strict):
         description="The token's iss claim: who signs hand-offs."
     )
     max_lifetime_seconds: Annotated[int, Field(ge=30, le=300)] = 300
-    entry_url: str | None = Field(default=None, description="Where bidders start on the trading platform.")
+    entry_url: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="Where bidders start on the trading platform: an http:// or https:// address."
+    )
+
+    @field_validator("entry_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        """Shown as a link to bidders: only a web address on a host, never ``javascript:`` or the like."""
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in value):
+                raise ValueError("must be an http:// or https:// address (https://ggzy.example.gov.cn/)")
+        return value
 
 
 class Login(Strict):

@@ -173,6 +173,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "args": ["documents.policies_backfill"],
     },
+    # Application files sent with a refused form and never used by an order (guarantees/services/uploads.py).
+    "guarantees-sweep-unattached-uploads": {
+        "task": "payments.fan_out",
+        "schedule": 3600.0,
+        "args": ["guarantees.uploads_unattached_sweep"],
+    },
     "billing-report-due": {"task": "billing.report_due", "schedule": 86400.0},
 }
 

@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from baohan.guarantees.api.serializers import OrderDetailSerializer
 from baohan.guarantees.models import Order, Refund
-from baohan.guarantees.selectors import order_progress
-from baohan.rulepacks.models import PaymentMethod, RulePack
+from baohan.guarantees.selectors import order_progress, payment_methods_offered, payment_warnings_for
+from baohan.rulepacks.models import RulePack
 from tenants.selectors import pack_in_force, pack_of_version
 
 
@@ -66,11 +66,8 @@ def payment_instructions(*, order: Order, pack: RulePack) -> dict[str, Any]:
         "deadline": deadline,
         "pay_before": deadline - timedelta(hours=pack.payment.pay_before_deadline_hours),
         "payer": payer.value,
-        "methods": [m.value for m in pack.payment.methods if m != PaymentMethod.ONLINE or pack.payment.online_channels],
-        "warnings": [
-            w.text
-            for w in pack.payment.warnings_for(project_type=order.section.project_type, methods=pack.payment.methods)
-        ],
+        "methods": [m.value for m in payment_methods_offered(pack=pack)],
+        "warnings": [w.text for w in payment_warnings_for(pack=pack, project_type=order.section.project_type)],
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.forms import bank_account_clean, phone_clean, uscc_clean
@@ -32,8 +33,60 @@ TITLE_FIELDS = {
 }
 ADDRESS_FIELDS = {"recipient": "收件人", "recipient_phone": "收件人手机号", "recipient_address": "收件地址"}
 SPECIAL_ONLY = ("registered_address", "registered_phone", "bank_name", "bank_account")
-INVOICE_FORM_TEXT = {InvoiceForm.ELECTRONIC.value: "电子发票", InvoiceForm.PAPER.value: "纸质发票"}
-INVOICE_TYPE_TEXT = {InvoiceType.VAT_GENERAL.value: "增值税普通发票", InvoiceType.VAT_SPECIAL.value: "增值税专用发票"}
+# The one copy of the invoice words: the service's messages use them as they are, pages translate them.
+INVOICE_FORM_TEXT = {
+    InvoiceForm.ELECTRONIC.value: gettext_noop("电子发票"),
+    InvoiceForm.PAPER.value: gettext_noop("纸质发票"),
+}
+INVOICE_TYPE_TEXT = {
+    InvoiceType.VAT_GENERAL.value: gettext_noop("增值税普通发票"),
+    InvoiceType.VAT_SPECIAL.value: gettext_noop("增值税专用发票"),
+}
+
+
+def invoice_form_text(form: str) -> str:
+    """电子发票 / 纸质发票, in the reader's language."""
+    return gettext(INVOICE_FORM_TEXT[form]) if form in INVOICE_FORM_TEXT else form
+
+
+def invoice_type_text(kind: str) -> str:
+    """增值税普通发票 / 增值税专用发票, in the reader's language."""
+    return gettext(INVOICE_TYPE_TEXT[kind]) if kind in INVOICE_TYPE_TEXT else kind
+
+
+def invoice_kind_text(invoice: Invoice) -> str:
+    """增值税普通发票（电子发票）, as the manual writes 发票类型."""
+    return f"{invoice_type_text(invoice.type)}（{invoice_form_text(invoice.form)}）"
+
+
+def invoice_timing_note(pack: RulePack) -> str:
+    """When invoices are made, from the pack: 在项目开标后开具发票，电子发票约 2 个工作日…"""
+    parts = []
+    if InvoiceCondition.BID_OPENED in pack.invoice.opens_when:
+        parts.append(gettext("在项目开标后开具发票"))
+    elif InvoiceCondition.ORDER_COMPLETED in pack.invoice.opens_when:
+        parts.append(gettext("订单完成后开具发票"))
+    for kind in pack.invoice.kinds:
+        if kind.processing_working_days:
+            parts.append(
+                gettext("%(form)s约 %(d)s 个工作日")
+                % {"form": invoice_form_text(kind.form.value), "d": kind.processing_working_days}
+            )
+    return "，".join(parts) + ("。" if parts else "")
+
+
+def invoice_type_hint(pack: RulePack) -> str:
+    """What the pack allows beside 发票类型: 电子发票仅支持增值税普通发票；专用发票须填写…"""
+    offered = list(dict.fromkeys(t for k in pack.invoice.kinds for t in k.types))
+    notes = [
+        gettext("%(form)s仅支持%(types)s")
+        % {"form": invoice_form_text(k.form.value), "types": "、".join(invoice_type_text(t.value) for t in k.types)}
+        for k in pack.invoice.kinds
+        if set(k.types) != set(offered)
+    ]
+    if InvoiceType.VAT_SPECIAL in offered:
+        notes.append(gettext("专用发票须填写注册地址、电话、开户银行及账号"))
+    return "；".join(notes) + ("。" if notes else "")
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Exists, OuterRef, ProtectedError, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from baohan.guarantees.errors import InvalidInput
-from baohan.guarantees.models import Enterprise, Upload
+from baohan.guarantees.models import Enterprise, Order, Upload
+from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
 from baohan.rulepacks.models import FileType, FormField
 from tenants.selectors import pack_in_force
 
@@ -83,3 +91,39 @@ def upload_store(*, enterprise: Enterprise | None, owner: User, purpose: str, fi
     upload.file.save(f"upload.{suffix}", file, save=False)
     upload.save()
     return upload
+
+
+# An application's file is stored as soon as it is sent, so that a refused form need not be uploaded
+# again (and an API client uploads before it applies). One no order names after this long is let go.
+UNATTACHED_UPLOAD_HOURS = 24
+SWEEP_BATCH = 500
+
+
+def uploads_unattached_sweep(*, older_than_hours: int = UNATTACHED_UPLOAD_HOURS, now: datetime | None = None) -> int:
+    """Delete the centre's application-form uploads that no order names and that are older than
+    ``older_than_hours``, files included; return how many went. Uploads another record holds (a
+    payment voucher, an enterprise verification) are never touched. Safe to run twice."""
+    pack, _ = pack_in_force()
+    cutoff = (now or timezone.now()) - timedelta(hours=older_than_hours)
+    purposes = [f.name for f in pack.forms.application if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE]
+    deleted = 0
+    for purpose in purposes:
+        named = Order.objects.annotate(ref=KeyTextTransform(purpose, "form_data")).filter(
+            ref=Cast(OuterRef("pk"), TextField())
+        )
+        stale = (
+            Upload.objects.filter(purpose=purpose, created_at__lt=cutoff)
+            .exclude(Exists(named))
+            .order_by("created_at")[:SWEEP_BATCH]
+        )
+        for upload in stale:
+            name, storage = upload.file.name, upload.file.storage
+            try:
+                with transaction.atomic():
+                    upload.delete()
+            except ProtectedError:  # held by another record after all: it stays
+                continue
+            if name:
+                transaction.on_commit(functools.partial(storage.delete, name))
+            deleted += 1
+    return deleted

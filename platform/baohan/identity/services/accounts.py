@@ -36,13 +36,15 @@ def account_event_record(
     )
 
 
-def password_reset_code_send(*, phone: str) -> SmsCode:
+def password_reset_code_send(*, phone: str, client: str) -> SmsCode:
+    """Send the reset code to a registered bidder's phone; the send counts against ``client`` (the asking
+    address) as well as the phone."""
     owner = UserPhone.objects.filter(phone=phone).values_list("user__is_staff", flat=True).first()
     if owner is None:
         raise InvalidInput("phone_not_registered", "该手机号未注册", field="phone", label="手机号码")
     if owner:  # staff passwords are set by the centre's administrator (staff_user), never by SMS
         raise InvalidInput("staff_account", "工作人员账户请联系管理员重置密码", field="phone", label="手机号码")
-    return sms_code_issue(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET)
+    return sms_code_issue(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, client=client)
 
 
 def password_reset_by_code(*, phone: str, code: str, password: str) -> User:

@@ -11,12 +11,13 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from baohan.guarantees.errors import DomainError, InvalidInput, NotAllowed
 from baohan.guarantees.forms import phone_clean, uscc_clean
@@ -28,6 +29,7 @@ from baohan.identity.certificates import (
     certificate_load,
     roots_load,
 )
+from baohan.identity.login_methods import login_method_label
 from baohan.identity.models import EnterpriseCertificate, HandoffKey, HandoffUse, LoginNonce, TrustedCaRoot
 from baohan.identity.services.accounts import account_event_record
 from baohan.rulepacks.models import CaKeyLogin, HandoffLogin, LoginMethod
@@ -41,21 +43,13 @@ class LoginRefused(DomainError):
     status = 403
 
 
-METHOD_LABELS = {
-    LoginMethod.PLATFORM_HANDOFF: "交易平台登录",
-    LoginMethod.CA_KEY: "CA证书登录",
-    LoginMethod.SMS_CODE: "短信验证码登录",
-    LoginMethod.PASSWORD: "密码登录",
-}
-
-
 def _method_required(method: LoginMethod) -> Any:
     pack, _ = pack_in_force()
     if method not in pack.login.methods:
-        offered = "、".join(METHOD_LABELS[m] for m in pack.login.methods)
-        raise NotAllowed(
-            "login_method_not_offered", f"本中心不提供{METHOD_LABELS[method]}，请使用本中心的登录方式：{offered}"
-        )
+        with translation.override(settings.LANGUAGE_CODE):  # the sign-in page's words, as the message is Chinese
+            offered = "、".join(login_method_label(m) for m in pack.login.methods)
+            wanted = login_method_label(method)
+        raise NotAllowed("login_method_not_offered", f"本中心不提供{wanted}，请使用本中心的登录方式：{offered}")
     return pack
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
 from django import template
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.forms import BoundField
 from django.utils.translation import gettext
@@ -16,8 +13,7 @@ from baohan.guarantees.models import Operator
 from baohan.identity.fields import mask_phone
 from baohan.identity.models import UserPhone
 from baohan.identity.services.humans import captcha_new
-from baohan.portal.favicon import FAVICON
-from tenants.themes import BASE_THEME, current_theme
+from tenants.themes import theme_favicon_data_uri
 
 register = template.Library()
 
@@ -67,17 +63,8 @@ def field_input(field: BoundField, placeholder: str = "") -> str:
     return field.as_widget(attrs=attrs)
 
 
-@lru_cache(maxsize=32)
-def _favicon_uri(theme: str) -> str:
-    for candidate in (theme, BASE_THEME):
-        path = settings.THEMES_DIR / candidate / "static" / FAVICON
-        if path.is_file():
-            return "data:image/svg+xml," + quote(" ".join(path.read_text(encoding="utf-8").split()), safe=" =:/'\"")
-    return ""
-
-
 @register.simple_tag
 def favicon_uri() -> str:
     """The theme's icon written into the page itself (no request of its own to wait for or be cut short);
     /favicon.ico serves the same file to browsers that ask for it."""
-    return _favicon_uri(current_theme())
+    return theme_favicon_data_uri()

@@ -8,18 +8,24 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from baohan.guarantees.errors import DomainError
-from baohan.guarantees.models import AfterSalesRequest, Enterprise, Invoice, Order, Refund
-from baohan.guarantees.selectors import state_label
+from baohan.guarantees.models import AfterSalesRequest, Invoice, Refund
+from baohan.guarantees.selectors import (
+    INVOICE_NOT_REQUESTED,
+    invoice_of_order,
+    invoice_orders_for_enterprise,
+    order_completed_at,
+    order_get_for_enterprise,
+    state_label,
+)
 from baohan.guarantees.services import invoices
 from baohan.portal.pages.common import bidder_page, error_place, operator_of, pack_now
-from baohan.rulepacks.models import InvoiceCondition, InvoiceForm, InvoiceType, OrderState, RulePack
+from baohan.rulepacks.models import InvoiceForm, OrderState
 from tenants.selectors import pack_of_version
 
 TITLE_NAMES = ["title", "taxpayer_id", "registered_address", "registered_phone", "bank_name", "bank_account"]
@@ -105,41 +111,14 @@ def refund_records(request: HttpRequest) -> HttpResponse:
 
 # --- 我的发票 ---------------------------------------------------------------------------------------
 
-NOT_REQUESTED = "none"  # 未开具: no request yet
-FORM_TEXT = {InvoiceForm.ELECTRONIC.value: "电子发票", InvoiceForm.PAPER.value: "纸质发票"}
-TYPE_TEXT = {InvoiceType.VAT_GENERAL.value: "增值税普通发票", InvoiceType.VAT_SPECIAL.value: "增值税专用发票"}
-
 
 def _invoice_states() -> list[tuple[str, str]]:
-    return [(NOT_REQUESTED, _("未开具")), *((s.value, str(s.label)) for s in Invoice.State)]
-
-
-def _invoice_orders(*, enterprise: Enterprise, search: str, state: str) -> QuerySet[Order]:
-    """The enterprise's orders an invoice is for: completed ones, and any with a request."""
-    qs = (
-        Order.objects.filter(enterprise=enterprise)
-        .filter(Q(state=OrderState.ISSUED) | Q(invoice__isnull=False))
-        .select_related("section", "invoice")
-    )
-    if search:
-        qs = qs.filter(
-            Q(number__icontains=search) | Q(section__code__icontains=search) | Q(section__name__icontains=search)
-        )
-    if state == NOT_REQUESTED:
-        qs = qs.filter(invoice__isnull=True)
-    elif state:
-        qs = qs.filter(invoice__state=state)
-    return qs.order_by("-created_at", "-id")
-
-
-def invoice_kind_text(invoice: Invoice) -> str:
-    """增值税普通发票（电子发票）, as the manual writes 发票类型."""
-    return f"{TYPE_TEXT.get(invoice.type, invoice.type)}（{FORM_TEXT.get(invoice.form, invoice.form)}）"
+    return [(INVOICE_NOT_REQUESTED, _("未开具")), *((s.value, str(s.label)) for s in Invoice.State)]
 
 
 def invoice_state_text(invoice: Invoice | None) -> tuple[str, str]:
     if invoice is None:
-        return NOT_REQUESTED, _("未开具")
+        return INVOICE_NOT_REQUESTED, _("未开具")
     return invoice.state, invoice.get_state_display()
 
 
@@ -152,7 +131,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     states = _invoice_states()
     if state not in {code for code, _label in states}:
         state = ""
-    qs = _invoice_orders(enterprise=operator_of(request).enterprise, search=search, state=state)
+    qs = invoice_orders_for_enterprise(enterprise=operator_of(request).enterprise, search=search, state=state)
     page = Paginator(qs, 10).get_page(request.GET.get("page"))
     issuers = {i.code: i.short_name for i in pack.issuers}
     rows = []
@@ -163,7 +142,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             {
                 "order": order,
                 "issuer": issuers.get(order.issuer_code, ""),
-                "kind": invoice_kind_text(invoice) if invoice else "",
+                "kind": invoices.invoice_kind_text(invoice) if invoice else "",
                 "state": code,
                 "state_label": label,
             }
@@ -183,39 +162,18 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def invoice_timing_note(pack: RulePack) -> str:
-    """When invoices are made, from the pack: 在项目开标后开具发票，电子发票约 2 个工作日…"""
-    parts = []
-    if InvoiceCondition.BID_OPENED in pack.invoice.opens_when:
-        parts.append(_("在项目开标后开具发票"))
-    elif InvoiceCondition.ORDER_COMPLETED in pack.invoice.opens_when:
-        parts.append(_("订单完成后开具发票"))
-    for kind in pack.invoice.kinds:
-        if kind.processing_working_days:
-            parts.append(
-                _("%(form)s约 %(d)s 个工作日") % {"form": FORM_TEXT[kind.form.value], "d": kind.processing_working_days}
-            )
-    return "，".join(parts) + ("。" if parts else "")
-
-
 @bidder_page
 @require_GET
 def invoice_detail(request: HttpRequest, number: str) -> HttpResponse:
     """发票详情: 订单生成 / 订单完成 / 发票开具, the order, and the invoice with 下载发票 or 查看收件信息."""
     pack = pack_now()
-    order = (
-        Order.objects.filter(enterprise=operator_of(request).enterprise, number=number)
-        .select_related("section")
-        .first()
-    )
+    order = order_get_for_enterprise(enterprise=operator_of(request).enterprise, number=number)
     if order is None:
         raise Http404("订单不存在")
-    invoice: Invoice | None = Invoice.objects.filter(order=order).first()
+    invoice = invoice_of_order(order=order)
     if invoice is None and order.state != OrderState.ISSUED:
         raise Http404("该订单尚不能开具发票")
-    completed = (
-        order.events.filter(transition="issue").order_by("created_at").values_list("created_at", flat=True).first()
-    )
+    completed = order_completed_at(order=order)
     steps = [
         (_("订单生成"), order.created_at),
         (_("订单完成"), completed),
@@ -234,9 +192,9 @@ def invoice_detail(request: HttpRequest, number: str) -> HttpResponse:
             "invoice": invoice,
             "invoice_state": code,
             "invoice_state_label": label,
-            "invoice_kind": invoice_kind_text(invoice) if invoice else "",
-            "invoice_type": TYPE_TEXT.get(invoice.type, "") if invoice else "",
-            "timing_note": invoice_timing_note(pack),
+            "invoice_kind": invoices.invoice_kind_text(invoice) if invoice else "",
+            "invoice_type": invoices.invoice_type_text(invoice.type) if invoice else "",
+            "timing_note": invoices.invoice_timing_note(pack),
             "eligibility": invoices.invoice_eligibility(order=order) if invoice is None else None,
             "downloadable": bool(
                 invoice

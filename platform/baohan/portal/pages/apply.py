@@ -7,8 +7,6 @@ to and submits it. Sending a step twice, or reloading it, leads back to the same
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -24,11 +22,12 @@ from baohan.guarantees.errors import Conflict, DomainError, InvalidInput
 from baohan.guarantees.forms import SENSITIVE_KINDS
 from baohan.guarantees.models import Enterprise, Order, Upload
 from baohan.guarantees.quotes import quote_for_issuer
-from baohan.guarantees.selectors import order_get_for_enterprise, state_label
+from baohan.guarantees.selectors import order_get_for_enterprise, state_label, upload_get_for_enterprise
 from baohan.guarantees.services import orders
 from baohan.portal.pages.common import (
     FieldView,
     actor_of,
+    allocation_label,
     bidder_page,
     captcha_context,
     client_ip,
@@ -39,7 +38,8 @@ from baohan.portal.pages.common import (
     pack_now,
     upload_id,
 )
-from baohan.portal.templatetags.portal_format import cn_date, percent, yuan
+from baohan.portal.pages.order_display import value_shown
+from baohan.portal.templatetags.portal_format import yuan
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FieldSource
 from baohan.rulepacks.models import FormField, IssuerChoiceMode, OrderState, RulePack
 from baohan.sections.models import Section
@@ -131,11 +131,7 @@ def _live_order(request: HttpRequest, section: Section, deposit_kind: str) -> Or
 
 
 def _own_upload(enterprise: Enterprise, purpose: str, upload_id: str) -> Upload | None:
-    try:
-        key = uuid.UUID(upload_id)
-    except ValueError:
-        return None
-    return Upload.objects.filter(pk=key, enterprise=enterprise, purpose=purpose).first()
+    return upload_get_for_enterprise(enterprise=enterprise, purpose=purpose, upload_id=upload_id)
 
 
 def _kept_uploads(request: HttpRequest, file_fields: list[FormField]) -> tuple[dict[str, Upload], dict[str, str]]:
@@ -274,8 +270,9 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
             item.kept_id, item.kept_name = str(kept_upload.pk), kept_upload.original_name or gettext("已上传的文件")
         if item.readonly and item.kind == FieldKind.MONEY and item.value:
             item.value = yuan(item.value)  # shown, never sent back
-        if item.is_sms_code and not item.error:
-            item.value = values.get(form_field.name, "")  # a code not yet used stays good: not asked again
+        if item.is_sms_code and request.method == "POST" and values.get(form_field.name) and not item.error:
+            # A code is never written back into the page; the one sent stays good for this application.
+            item.hint = f"{item.hint} {gettext('短信验证码仍然有效，请重新填写。')}".strip()
         by_code[_group_of(pack, form_field)].fields.append(item)
     allocated = pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION
     rows = _issuer_rows(pack=pack, section=section, chosen=chosen)
@@ -289,7 +286,7 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
         "deposit_kind_label": _label(pack.products.deposit_kinds, deposit_kind),
         "issuer_kind": issuer_kind,
         "choice_mode": pack.issuer_choice.mode.value,
-        "platform_label": pack.issuer_choice.platform_label,
+        "platform_label": allocation_label(pack),
         "issuers": rows,
         # Random allocation: the panel the draw is made from, for this deposit kind and guarantee kind.
         "candidates": [r for r in rows if r["kind"] == issuer_kind and deposit_kind in r["deposit_kinds"].split()]
@@ -320,35 +317,6 @@ def _next_step(order: Order) -> str:
     return f"/orders/{order.number}/"
 
 
-def _shown(*, pack: RulePack, form_field: FormField, value: Any, enterprise: Enterprise) -> str:
-    """A stored form value as the bidder reads it: ¥10,000.00, 4.00%, 2026年12月4日, a choice's label,
-    an upload's file name. Empty for no value."""
-    if value is None or value == "":
-        return ""
-    kind = CANONICAL_FIELDS[form_field.name].kind
-    if kind == FieldKind.MONEY:
-        return yuan(value)
-    if kind == FieldKind.RATE:
-        return percent(value)
-    if kind == FieldKind.DATE:
-        try:
-            return cn_date(dt.date.fromisoformat(str(value)))
-        except ValueError:
-            return str(value)
-    if kind == FieldKind.DAYS:
-        unit = form_field.hint if form_field.hint == "日历天" else gettext("天")
-        return f"{value}{unit}"
-    if kind == FieldKind.CHOICE:
-        options = {c.code: c.label for c in form_field.choices or []}
-        if form_field.name == "project_type":
-            options = {pt.code: pt.label for pt in pack.sections.project_types} | options
-        return options.get(str(value), str(value))
-    if kind == FieldKind.FILE:
-        upload = _own_upload(enterprise, form_field.name, str(value))
-        return (upload.original_name if upload else "") or gettext("已上传")
-    return str(value)
-
-
 def confirm_groups(*, pack: RulePack, order: Order) -> list[GroupView]:
     """The order's form in the pack's groups and order, formatted; checks and empty values left out."""
     groups = _groups(pack)
@@ -358,17 +326,18 @@ def confirm_groups(*, pack: RulePack, order: Order) -> list[GroupView]:
         listed.add(form_field.name)
         if CANONICAL_FIELDS[form_field.name].source == FieldSource.CHECK:
             continue  # a picture or SMS code proves the operator; it is not data to confirm
-        shown = _shown(
-            pack=pack, form_field=form_field, value=order.form_data.get(form_field.name), enterprise=order.enterprise
+        shown = value_shown(
+            pack=pack, name=form_field.name, value=order.form_data.get(form_field.name), enterprise=order.enterprise
         )
         if shown:
             label = order.form_labels.get(form_field.name, form_field.label)
             by_code[_group_of(pack, form_field)].rows.append((label, shown, form_field.name))
     # A field the pack no longer lists (the order was made under an older pack) still shows.
     extra = [
-        (label, str(order.form_data[name]), name)
+        (label, shown, name)
         for name, label in order.form_labels.items()
-        if name not in listed and order.form_data.get(name) not in (None, "")
+        if name not in listed
+        and (shown := value_shown(pack=pack, name=name, value=order.form_data.get(name), enterprise=order.enterprise))
     ]
     if extra:
         groups.append(GroupView(code="_other", title=gettext("其他信息"), rows=extra))
@@ -431,7 +400,7 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
             "offers": offers,
             "allocated": pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION,
             "several": len(offers) > 1,
-            "platform_label": pack.issuer_choice.platform_label,
+            "platform_label": allocation_label(pack),
             "show_deposit_kind": len(pack.products.deposit_kinds) > 1,
             "deposit_kind_label": _label(pack.products.deposit_kinds, order.deposit_kind),
             "issuer_kind_label": _label(pack.products.issuer_kinds, order.issuer_kind),

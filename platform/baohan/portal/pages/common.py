@@ -63,6 +63,11 @@ def pack_now() -> RulePack:
     return pack_in_force()[0]
 
 
+def allocation_label(pack: RulePack) -> str:
+    """Who draws the issuer under random allocation: the pack's platform, else the centre itself."""
+    return pack.issuer_choice.platform_label or pack.centre.name
+
+
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 

@@ -1,5 +1,6 @@
 """What the order page shows beside the engine's facts: the payment warnings that apply to this order
-(each said once, grouped 支付须知 / 温馨提示), the basic account, and the form's values in the pack's words."""
+(each said once, grouped 支付须知 / 温馨提示), the basic account, and the form's values in the pack's words
+(``value_shown``: one formatter for the order page, the confirm page and the issuer's workbench)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from baohan.guarantees.models import Order
+from baohan.guarantees.models import Enterprise, Order
+from baohan.guarantees.selectors import payment_warnings_for, upload_get_for_enterprise
 from baohan.portal.templatetags.portal_format import cn_date, percent, yuan
-from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
-from baohan.rulepacks.models import EngineWarning, PayerAccount, PaymentMethod, RulePack, WarningGroup
+from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FieldSource
+from baohan.rulepacks.models import EngineWarning, PayerAccount, RulePack, WarningGroup
 
 # The fields of the bidder's basic account (基本户信息), in the order the manual lists them.
 BASIC_ACCOUNT_FIELDS = ("account_name", "account_number", "bank_name")
@@ -35,10 +37,6 @@ class NoteGroup:
     notes: list[Note]
 
 
-def payable_methods(pack: RulePack) -> list[PaymentMethod]:
-    return [m for m in pack.payment.methods if m != PaymentMethod.ONLINE or pack.payment.online_channels]
-
-
 def payment_notes(*, pack: RulePack, project_type: str, payer: str, remark: bool) -> list[NoteGroup]:
     """The pack's warnings for this order's project type and payment methods, then the page's own
     (payer rule, 订单附言, 勿重复支付, whom to call) unless the pack already
@@ -46,7 +44,7 @@ def payment_notes(*, pack: RulePack, project_type: str, payer: str, remark: bool
     payment = pack.payment
     notes: dict[WarningGroup, list[Note]] = {WarningGroup.NOTICE: [], WarningGroup.TIP: []}
     covered: set[str] = set()
-    for warning in payment.warnings_for(project_type=project_type, methods=payable_methods(pack)):
+    for warning in payment_warnings_for(pack=pack, project_type=project_type):
         covers = frozenset(c.value for c in warning.covers)
         covered |= covers
         notes[warning.group].append(Note(warning.text, covers))
@@ -83,12 +81,19 @@ def payment_notes(*, pack: RulePack, project_type: str, payer: str, remark: bool
     return [NoteGroup(group.value, titles[group], items) for group, items in notes.items() if items]
 
 
-def _shown(pack: RulePack, name: str, value: Any) -> str:
-    """A form value as the bidder reads it: ¥ and %, Chinese dates, the pack's labels; empty for none."""
+def value_shown(*, pack: RulePack, name: str, value: Any, enterprise: Enterprise | None) -> str:
+    """A stored form value as the bidder and the issuer read it: ¥10,000.00, 4.00%, 2026年12月4日, days
+    in the field's unit (日历天 where the pack says so), a choice's or project type's label, an upload's
+    file name, 是/否. Empty for no value and for the operator checks (never data to show)."""
     if value is None or value == "" or value == []:
         return ""
     canonical = CANONICAL_FIELDS.get(name)
     kind = canonical.kind if canonical else FieldKind.TEXT
+    if (canonical and canonical.source == FieldSource.CHECK) or kind in (FieldKind.CAPTCHA, FieldKind.SMS_CODE):
+        return ""
+    form_field = next((f for f in pack.forms.application if f.name == name), None)
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
     if kind == FieldKind.MONEY:
         return yuan(value)
     if kind == FieldKind.RATE:
@@ -99,19 +104,20 @@ def _shown(pack: RulePack, name: str, value: Any) -> str:
         except ValueError:
             return str(value)
     if kind == FieldKind.DAYS:
+        if form_field is not None and form_field.hint == "日历天":
+            return f"{value}{form_field.hint}"
         return _("%(n)s天") % {"n": value}
     if kind == FieldKind.FILE:
-        return _("已上传")
-    if kind in (FieldKind.CAPTCHA, FieldKind.SMS_CODE):
-        return ""
+        upload = (
+            upload_get_for_enterprise(enterprise=enterprise, purpose=name, upload_id=value)
+            if enterprise is not None
+            else None
+        )
+        return (upload.original_name if upload else "") or _("已上传")
+    options = {c.code: c.label for c in (form_field.choices or [] if form_field else [])}
     if name == "project_type":
-        return next((pt.label for pt in pack.sections.project_types if pt.code == value), str(value))
-    for f in pack.forms.application:
-        if f.name == name and f.choices:
-            return next((c.label for c in f.choices if c.code == value), str(value))
-    if isinstance(value, bool):
-        return _("是") if value else _("否")
-    return str(value)
+        options = {pt.code: pt.label for pt in pack.sections.project_types} | options
+    return options.get(str(value), str(value))
 
 
 def form_rows(*, order: Order, pack: RulePack, skip: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
@@ -120,7 +126,7 @@ def form_rows(*, order: Order, pack: RulePack, skip: tuple[str, ...] = ()) -> li
     for name, label in (order.form_labels or {}).items():
         if name in skip:
             continue
-        shown = _shown(pack, name, (order.form_data or {}).get(name))
+        shown = value_shown(pack=pack, name=name, value=(order.form_data or {}).get(name), enterprise=order.enterprise)
         if shown:
             rows.append((name, str(label), shown))
     return rows

@@ -24,10 +24,12 @@ from baohan.guarantees.selectors import (
     order_counts_for_enterprise,
     order_get_for_enterprise,
     order_list_for_enterprise,
+    payment_methods_offered,
     state_label,
 )
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER
+from baohan.payments.models import PaymentVoucher
 from baohan.payments.services import online, vouchers
 from baohan.portal.pages.common import (
     actor_of,
@@ -51,6 +53,8 @@ from baohan.rulepacks.models import Decision, InvoiceType, OrderState, PaymentMe
 from tenants.selectors import pack_of_version
 
 PAYABLE = {OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED}
+ISSUED_STATES = {OrderState.ISSUED, OrderState.SURRENDERED}
+PAID = {OrderState.AWAITING_ISSUE, *ISSUED_STATES}
 ABANDONABLE = {OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED}
 TRIGGER_LABELS = {
     RefundTrigger.BIDDER_ABANDONS: "投标人放弃投标",
@@ -149,7 +153,7 @@ def _detail(
     order = order_detail_load(order=Order.objects.select_related("section", "enterprise").get(pk=order.pk), pack=pack)
     order_pack = pack_of_version(order.rule_pack_version)
     errors, values = errors or {}, values or {}
-    methods = set(pack.payment.methods)
+    methods = set(payment_methods_offered(pack=pack))
     payable = order.state in PAYABLE
     invoice_allowed = invoices.invoice_eligibility(order=order)
     enterprise = order.enterprise
@@ -180,7 +184,7 @@ def _detail(
         if panel == "voucher" or payable
         else [],
         "vouchers": list(order.vouchers.select_related("upload").order_by("-id")),
-        "online_offered": payable and PaymentMethod.ONLINE in methods and bool(pack.payment.online_channels),
+        "online_offered": payable and PaymentMethod.ONLINE in methods,
         "after_sales": pack.after_sales,
         "after_sales_rows": list(order.after_sales.order_by("-id")),
         "abandon_offered": pack.abandon.enabled and order.state in ABANDONABLE,
@@ -193,8 +197,23 @@ def _detail(
             errors=errors if panel == "refund_account" else {},
         ),
         "invoice_allowed": invoice_allowed,
-        "invoice_kinds": pack.invoice.kinds,
+        # Each form with the types the pack allows for it (the page's script offers only those).
+        "invoice_kinds": [
+            {
+                "form": k.form.value,
+                "label": invoices.invoice_form_text(k.form.value),
+                "days": k.processing_working_days,
+                "types": " ".join(t.value for t in k.types),
+            }
+            for k in pack.invoice.kinds
+        ],
+        "invoice_types": [
+            (t.value, invoices.invoice_type_text(t.value))
+            for t in dict.fromkeys(t for k in pack.invoice.kinds for t in k.types)
+        ],
+        "invoice_type_hint": invoices.invoice_type_hint(pack),
         "invoice_special_offered": any(InvoiceType.VAT_SPECIAL in k.types for k in pack.invoice.kinds),
+        "invoice_kind": invoices.invoice_kind_text(order.invoice_row) if order.invoice_row else "",  # type: ignore[attr-defined]
         "invoice_titles": list(enterprise.invoice_titles.all()),
         "invoice_addresses": list(enterprise.invoice_addresses.all()),
         "claims": list(order.claims.order_by("-id")),
@@ -261,9 +280,14 @@ def order_voucher(request: HttpRequest, number: str) -> HttpResponse:
 @bidder_page
 @require_GET
 def order_paid(request: HttpRequest, number: str) -> HttpResponse:
-    """支付完成: after the voucher, the progress so far and what happens next."""
+    """After the voucher: 等待审核 while it waits for review, 支付完成 once the order is paid; any
+    other order (unpaid, abandoned, cancelled, a voucher refused) goes back to its page."""
     pack = pack_now()
     order = _order(request, number)
+    paid = order.state in PAID
+    pending = not paid and order.vouchers.filter(state=PaymentVoucher.State.SUBMITTED).exists()
+    if not (paid or pending):
+        return redirect("portal_order", number=order.number)
     order = order_detail_load(order=Order.objects.select_related("section", "enterprise").get(pk=order.pk), pack=pack)
     order_pack = pack_of_version(order.rule_pack_version)
     return render(
@@ -274,7 +298,8 @@ def order_paid(request: HttpRequest, number: str) -> HttpResponse:
             "state_label": state_label(pack=pack, state=order.state),
             "steps": order.progress_steps["order"],  # type: ignore[attr-defined]
             "issuer_name": {i.code: i.name for i in order_pack.issuers}.get(order.issuer_code, ""),
-            "submitted": order.vouchers.exists(),
+            "pending": pending,
+            "issued": order.state in ISSUED_STATES,
         },
     )
 

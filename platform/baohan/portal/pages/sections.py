@@ -12,7 +12,7 @@ from baohan.guarantees.errors import DomainError
 from baohan.guarantees.models import Operator
 from baohan.guarantees.selectors import order_list_for_enterprise, state_label
 from baohan.guarantees.services.orders import section_accepting
-from baohan.portal.pages.common import pack_now
+from baohan.portal.pages.common import allocation_label, pack_now
 from baohan.rulepacks.models import IssuerChoiceMode
 from baohan.sections.models import Section
 from baohan.sections.selectors import section_search
@@ -94,7 +94,7 @@ def section_detail(request: HttpRequest, code: str) -> HttpResponse:
             "deposit_cards": cards,
             "issuer_kinds": [k for k in issuer_kinds if k["issuers"]],
             "allocated": pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION,
-            "platform_label": pack.issuer_choice.platform_label,
+            "platform_label": allocation_label(pack),
             "my_orders": mine,
         },
     )

@@ -127,12 +127,19 @@
       var paper = chosen && chosen.value === "paper";
       invoice.querySelectorAll("[data-invoice-paper]").forEach(function (el) { el.hidden = !paper; });
       invoice.querySelectorAll("[data-invoice-electronic]").forEach(function (el) { el.hidden = paper; });
-      // 电子发票只支持增值税普通发票; the registered details only for a 专用发票.
+      // Only the types the pack allows for the chosen form (data-invoice-types); the registered
+      // details only for a 专用发票.
       var type = invoice.querySelector("select[name=type]");
-      var special = type && type.querySelector("option[value=vat_special]");
-      if (special) {
-        special.disabled = !paper;
-        if (!paper && type.value === "vat_special") type.value = "vat_general";
+      if (type && chosen) {
+        var allowed = (chosen.getAttribute("data-invoice-types") || "").split(" ");
+        var first = null;
+        Array.prototype.forEach.call(type.options, function (option) {
+          option.disabled = allowed.indexOf(option.value) < 0;
+          if (!option.disabled && first === null) first = option.value;
+        });
+        if (type.options[type.selectedIndex] && type.options[type.selectedIndex].disabled && first !== null) {
+          type.value = first;
+        }
       }
       invoice.querySelectorAll("[data-invoice-special]").forEach(function (el) { el.hidden = !(type && type.value === "vat_special"); });
     };

@@ -1,0 +1,175 @@
+"""The console in a real browser: a pack's errors readable (contrast computed by the browser), in
+Chinese with line, column and key; a rollback that asks first; the action log in words; theme
+colours with a picker, refused below contrast. Desktop and phone screenshots."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from playwright.sync_api import Page, expect
+
+from baohan.console.models import ConsoleRole
+from tenants.models import RulePackVersion, Tenant
+from tests.browser.conftest import LiveSite, PageFactory, assert_clean, screenshot
+from tests.browser.walk import fits_phone
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "console-pass-2026"
+
+# The contrast of each element's text against the first opaque background behind it, as WCAG 2 computes it.
+CONTRASTS = """(selector) => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b]
+    .map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ground = (el) => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+  return [...document.querySelectorAll(selector)].map((el) => {
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(ground(el));
+    return [el.textContent.trim().slice(0, 40), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  });
+}"""
+
+
+def admin_page(live_site: LiveSite, page_factory: PageFactory, **options: Any) -> Page:
+    connection.set_schema_to_public()
+    user = User.objects.create_user(username=f"admin-{secrets.token_hex(4)}", password=PASSWORD)
+    ConsoleRole.objects.create(user=user, kind="platform_admin")
+    page = page_factory(**options)
+    page.goto(live_site.platform_url("/console/login/"))
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    expect(page.locator(".console-page")).to_be_visible()
+    return page
+
+
+def test_pack_errors_are_readable_and_name_line_column_and_key(live_site: LiveSite, page_factory: PageFactory) -> None:
+    page = admin_page(live_site, page_factory)
+    source = (Path(settings.REGIONS_DIR) / "benxi.yaml").read_text(encoding="utf-8")
+    source = source.replace("  name:", "  colour_typo: x\n  name:", 1)
+    typo_line = next(i for i, line in enumerate(source.splitlines(), 1) if "colour_typo" in line)
+    page.goto(live_site.platform_url("/console/centres/benxi/pack"))
+    page.locator("#f-source").fill(source)
+    page.get_by_role("button", name="校验并对比").click()
+    problem = page.locator('.pack-problems li[data-key="centre.colour_typo"]')
+    expect(problem).to_contain_text(f"第 {typo_line} 行，第 3 列")
+    expect(problem).to_contain_text("不认识的键")
+    ratios = page.evaluate(CONTRASTS, ".pack-problems p, .pack-problems li, .pack-problems code, .pack-problems span")
+    assert ratios
+    assert all(ratio >= 4.5 for _, ratio in ratios), ratios
+    screenshot(page, "console", "pack-errors")
+    fits_phone(page, "console", "pack-errors")
+    assert_clean(page)
+
+
+def test_a_rollback_asks_first_and_the_log_reads_in_words(live_site: LiveSite, page_factory: PageFactory) -> None:
+    page = admin_page(live_site, page_factory)
+    benxi = Tenant.objects.get(code="benxi")
+    live = benxi.current_rule_pack
+    assert live is not None
+    # A version to roll back from: the live pack with one more hotline, published through the page.
+    page.goto(live_site.platform_url("/console/centres/benxi/pack"))
+    label = page.locator(".suggested-label").inner_text()
+    changed = live.source_text.replace(f"version: {live.label}", f"version: {label}", 1)
+    changed = changed.replace(f'version: "{live.label}"', f'version: "{label}"', 1)
+    changed = changed.replace("hotlines:", "hotlines:\n    - 024-7654321", 1)
+    page.locator("#f-source").fill(changed)
+    page.get_by_role("button", name="预览变更影响").click()
+    expect(page.locator("#confirm-publish")).to_contain_text(label)
+    expect(page.locator('.key-changes tr[data-key="centre.hotlines"]')).to_contain_text("024-7654321")
+    screenshot(page, "console", "pack-publish-confirm")
+    page.get_by_role("button", name="确认发布").click()
+    expect(page.locator(".message, .messages").first).to_contain_text("已发布规则版本")
+    benxi.refresh_from_db()
+    published = benxi.current_rule_pack
+    assert published is not None
+    assert published.label == label
+
+    page.goto(live_site.platform_url("/console/centres/benxi/"))
+    page.locator(f'li[data-version="{live.number}"]').get_by_role("link", name=f"回滚到 V{live.number}").click()
+    expect(page.locator("#confirm")).to_contain_text(f"V{published.number + 1}")
+    expect(page.locator('.key-changes tr[data-key="centre.hotlines"]')).to_be_visible()
+    assert RulePackVersion.objects.filter(tenant=benxi).count() == published.number  # asking changed nothing
+    screenshot(page, "console", "pack-rollback-confirm")
+    fits_phone(page, "console", "pack-rollback-confirm")
+    page.get_by_role("button", name="确认回滚").click()
+    benxi.refresh_from_db()
+    assert benxi.current_rule_pack is not None
+    assert benxi.current_rule_pack.number == published.number + 1
+
+    page.goto(live_site.platform_url("/console/actions/"))
+    first = page.locator("tr[data-action]").first
+    expect(first).to_contain_text(f"回滚规则包：V{live.number} 重新发布为 V{published.number + 1}")
+    expect(first).to_contain_text("本溪")
+    expect(page.locator('tr[data-action="pack_publish"]').first).to_contain_text(
+        f"发布规则包 V{published.number}（{label}）"
+    )
+    screenshot(page, "console", "actions")
+    fits_phone(page, "console", "actions")
+    assert_clean(page)
+
+
+def test_a_theme_colour_below_contrast_is_refused(live_site: LiveSite, page_factory: PageFactory) -> None:
+    page = admin_page(live_site, page_factory)
+    page.goto(live_site.platform_url("/console/centres/benxi/theme"))
+    expect(page.locator("#p-primary_colour")).to_have_attribute("type", "color")
+    page.locator("#f-primary_colour").fill("#aaaaaa")
+    assert page.locator("#p-primary_colour").input_value() == "#aaaaaa"  # the picker follows the text
+    page.get_by_role("button", name="预览").click()
+    expect(page.locator("#e-primary_colour")).to_contain_text("2.32:1")
+    ratios = page.evaluate(CONTRASTS, ".field-error:not(:empty)")
+    assert ratios
+    assert all(ratio >= 4.5 for _, ratio in ratios), ratios
+    screenshot(page, "console", "theme-contrast")
+    fits_phone(page, "console", "theme-contrast")
+    assert_clean(page)
+
+
+def test_credentials_are_one_row_each_and_rotate_in_a_dialog(live_site: LiveSite, page_factory: PageFactory) -> None:
+    page = admin_page(live_site, page_factory)
+    page.goto(live_site.platform_url("/console/centres/xuancheng/credentials/"))
+    page.locator("#api-credentials summary").click()
+    page.get_by_label("备注").fill("浏览器测试")
+    page.locator("#api-create button[type=submit]").click()
+    expect(page.locator("#secret-once")).to_be_visible()
+    row = page.locator('#api-credentials tr[data-state="active"]').filter(has_text="浏览器测试")
+    height = row.evaluate("(el) => el.getBoundingClientRect().height")
+    assert height < 80, height  # one line each, not a form per row
+    screenshot(page, "console", "credentials")
+    fits_phone(page, "console", "credentials")
+    key_id = row.get_attribute("data-credential")
+    row.get_by_role("link", name="轮换").click()
+    dialog = page.locator(f"dialog#rot-{key_id}")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("(el) => el.matches(':modal')")
+    dialog.get_by_label("过渡期（小时）").fill("2")
+    screenshot(page, "console", "credentials-rotate-dialog")
+    dialog.get_by_role("button", name="确认轮换").click()
+    expect(page.locator("#secret-once")).to_contain_text("轮换后的新接口凭证")
+    expect(page.locator(f'tr[data-credential="{key_id}"]')).to_have_attribute("data-state", "overlap")
+    assert_clean(page)
+
+
+def test_without_script_rotation_is_a_page_of_its_own(live_site: LiveSite, page_factory: PageFactory) -> None:
+    page = admin_page(live_site, page_factory, java_script_enabled=False)
+    page.goto(live_site.platform_url("/console/centres/xuancheng/credentials/"))
+    page.locator("#api-credentials summary").click()
+    page.get_by_label("备注").fill("无脚本")
+    page.locator("#api-create button[type=submit]").click()
+    row = page.locator('#api-credentials tr[data-state="active"]').filter(has_text="无脚本")
+    expect(row.locator("dialog")).to_be_hidden()
+    row.get_by_role("link", name="轮换").click()
+    expect(page.locator("h1")).to_contain_text("轮换接口凭证")
+    page.get_by_label("过渡期（小时）").fill("1")
+    screenshot(page, "console", "credentials-rotate-page")
+    page.get_by_role("button", name="确认轮换").click()
+    expect(page.locator("#secret-once")).to_contain_text("轮换后的新接口凭证")
+    assert_clean(page)
