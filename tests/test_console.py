@@ -70,7 +70,7 @@ def test_platform_admin_sees_every_centre_with_its_figures() -> None:
     page = text(admin.get("/console/"))
     for code in ("xinjiang", "xuancheng", "benxi"):
         assert f'data-tenant="{code}"' in page
-    assert "2026.11-4" in page
+    assert "2026.12-1" in page
 
 
 def test_centre_staff_see_only_their_own_centre() -> None:

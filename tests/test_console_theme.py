@@ -30,7 +30,7 @@ def form(**changes: str) -> dict[str, str]:
         "accent_colour": "#2a7ab0",
         "hotlines": "400-800-5100",
         "footer_text": "",
-        "version": "2026.11-4-brand1",
+        "version": "2026.12-1-brand1",
         "action": "preview",
     }
     values.update(changes)
@@ -67,7 +67,7 @@ def test_branding_is_previewed_then_published_as_a_new_version() -> None:
     assert published.status_code == 302
     benxi.refresh_from_db()
     assert benxi.current_rule_pack.number == before.number + 1
-    assert benxi.current_rule_pack.label == "2026.11-4-brand1"
+    assert benxi.current_rule_pack.label == "2026.12-1-brand1"
     home = text(site.get("/"))
     assert "--brand: #0b6e4f" in home
     assert "本溪电子保函平台（新）" in home
@@ -89,7 +89,7 @@ def test_bad_branding_is_refused_beside_its_field_and_nothing_changes() -> None:
     assert response.status_code == 400
     assert re.search(r'id="e-primary_colour">[^<]+<', text(response))
     # A change under a version label already published is refused beside the version field.
-    response = staff.post("/console/centres/benxi/theme", form(primary_colour="#111111", version="2026.11-4"))
+    response = staff.post("/console/centres/benxi/theme", form(primary_colour="#111111", version="2026.12-1"))
     assert response.status_code == 400
     assert re.search(r'id="e-version">[^<]*已发布过其他内容[^<]*<', text(response))
     disguised = SimpleUploadedFile("logo.png", b"MZ\x90\x00 not an image", "image/png")

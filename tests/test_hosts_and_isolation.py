@@ -36,7 +36,7 @@ def test_site_endpoint_answers_per_host(code: str) -> None:
         "name": name,
         "site_title": centre["site_title"],
         "rule_pack_version": tenant.current_rule_pack.number,
-        "rule_pack_label": "2026.11-4",
+        "rule_pack_label": "2026.12-1",
         "login_methods": methods,
         "hotline": hotline,
         "hotlines": centre["hotlines"],

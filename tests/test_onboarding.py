@@ -47,7 +47,7 @@ def test_rerunning_an_unchanged_pack_changes_nothing_and_says_so() -> None:
     updated_at = xinjiang.updated_at
     output = onboard(Path("regions/xinjiang.yaml"), "xinjiang.localhost")
     number = xinjiang.current_rule_pack.number
-    assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{number} (2026.11-4); nothing to do."
+    assert output.strip() == f"Unchanged: xinjiang already has this rule pack v{number} (2026.12-1); nothing to do."
     assert counts() == before
     xinjiang.refresh_from_db()
     assert xinjiang.updated_at == updated_at
@@ -88,13 +88,13 @@ def test_a_changed_pack_is_a_new_version_and_leaves_data_alone(tmp_path: Path, r
         )
     first = tenant.current_rule_pack
 
-    data["version"] = "2026.12-1"
+    data["version"] = "2026.12-9"
     data["centre"]["hotlines"] = ["0937-7654321"]
     output = onboard(write_pack(tmp_path, data), "hexi.localhost")
-    assert output.strip() == "Updated hexi: published rule pack v2 (2026.12-1)"
+    assert output.strip() == "Updated hexi: published rule pack v2 (2026.12-9)"
     tenant.refresh_from_db()
     assert tenant.current_rule_pack.number == 2
-    assert list(tenant.rule_packs.values_list("number", "label")) == [(1, first.label), (2, "2026.12-1")]
+    assert list(tenant.rule_packs.values_list("number", "label")) == [(1, first.label), (2, "2026.12-9")]
     assert RulePackVersion.objects.get(pk=first.pk).data["centre"]["hotlines"] == ["0937-1234567"]
     with tenant_context(tenant):
         assert list(Section.objects.values_list("code", flat=True)) == ["HX-1"]
@@ -158,7 +158,7 @@ def test_a_changed_pack_must_change_its_version(tmp_path: Path, region_pack_data
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("onboard_region", str(write_pack(tmp_path, data)), "--domain=benxi.localhost", stderr=err)
-    assert "version: '2026.11-4' is already published with other content; change the version" in err.getvalue()
+    assert "version: '2026.12-1' is already published with other content; change the version" in err.getvalue()
     assert counts() == before
 
 

@@ -51,18 +51,34 @@ def admin_page(live_site: LiveSite, page_factory: PageFactory, **options: Any) -
     return page
 
 
+def source_set(page: Page, source: str) -> None:
+    """Type the pack into the editor (Ace, which keeps the form's text area in step)."""
+    page.wait_for_function("() => window.packEditor")
+    page.evaluate("(text) => window.packEditor.setValue(text, -1)", source)
+
+
 def test_pack_errors_are_readable_and_name_line_column_and_key(live_site: LiveSite, page_factory: PageFactory) -> None:
     page = admin_page(live_site, page_factory)
     source = (Path(settings.REGIONS_DIR) / "benxi.yaml").read_text(encoding="utf-8")
     source = source.replace("  name:", "  colour_typo: x\n  name:", 1)
     typo_line = next(i for i, line in enumerate(source.splitlines(), 1) if "colour_typo" in line)
     page.goto(live_site.platform_url("/console/centres/benxi/pack"))
-    page.locator("#f-source").fill(source)
+    expect(page.locator(".pack-editor .ace_content")).to_be_visible()  # highlighted, not a bare text area
+    expect(page.locator("#f-source")).to_be_hidden()
+    expect(page.locator("#client-problems")).to_contain_text("浏览器校验通过")
+    source_set(page, source)
+    # The browser checks against regions/schema.json before anything is sent.
+    early = page.locator('#client-problems li[data-key="centre.colour_typo"]')
+    expect(early).to_contain_text(f"第 {typo_line} 行，第 3 列")
+    expect(early).to_contain_text("不认识的键")
+    assert page.locator(".ace_gutter-cell.ace_error").count() >= 1
+    screenshot(page, "console", "pack-editor-check")
     page.get_by_role("button", name="校验并对比").click()
     problem = page.locator('.pack-problems li[data-key="centre.colour_typo"]')
     expect(problem).to_contain_text(f"第 {typo_line} 行，第 3 列")
     expect(problem).to_contain_text("不认识的键")
-    ratios = page.evaluate(CONTRASTS, ".pack-problems p, .pack-problems li, .pack-problems code, .pack-problems span")
+    selector = ".pack-problems p, .pack-problems li, .pack-problems code, .pack-problems span, .client-problems li"
+    ratios = page.evaluate(CONTRASTS, selector)
     assert ratios
     assert all(ratio >= 4.5 for _, ratio in ratios), ratios
     screenshot(page, "console", "pack-errors")
@@ -81,7 +97,7 @@ def test_a_rollback_asks_first_and_the_log_reads_in_words(live_site: LiveSite, p
     changed = live.source_text.replace(f"version: {live.label}", f"version: {label}", 1)
     changed = changed.replace(f'version: "{live.label}"', f'version: "{label}"', 1)
     changed = changed.replace("hotlines:", "hotlines:\n    - 024-7654321", 1)
-    page.locator("#f-source").fill(changed)
+    source_set(page, changed)
     page.get_by_role("button", name="预览变更影响").click()
     expect(page.locator("#confirm-publish")).to_contain_text(label)
     expect(page.locator('.key-changes tr[data-key="centre.hotlines"]')).to_contain_text("024-7654321")
@@ -172,4 +188,18 @@ def test_without_script_rotation_is_a_page_of_its_own(live_site: LiveSite, page_
     screenshot(page, "console", "credentials-rotate-page")
     page.get_by_role("button", name="确认轮换").click()
     expect(page.locator("#secret-once")).to_contain_text("轮换后的新接口凭证")
+    assert_clean(page)
+
+
+def test_after_onboarding_the_centre_page_links_the_site_and_the_next_steps(
+    live_site: LiveSite, page_factory: PageFactory
+) -> None:
+    page = admin_page(live_site, page_factory)
+    page.goto(live_site.platform_url("/console/centres/benxi/?onboarded=1"))
+    steps = page.locator("#next-steps")
+    expect(steps.locator("a.site-link")).to_have_attribute("href", live_site.url("benxi", "/"))
+    expect(steps).to_contain_text("issuer_user --centre benxi")
+    expect(page.get_by_role("navigation").get_by_role("link", name="计费")).to_be_visible()
+    screenshot(page, "console", "tenant-onboarded")
+    fits_phone(page, "console", "tenant-onboarded")
     assert_clean(page)

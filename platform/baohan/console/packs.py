@@ -4,7 +4,9 @@ change, publish as a new version, roll back by publishing an older one again."""
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -193,6 +195,14 @@ def pack_republish(request: HttpRequest, code: str, number: int) -> HttpResponse
         "same": live is not None and live.digest == old.digest,
     }
     return console_render(request, "console/pack_rollback.html", context, status=400 if problems else 200)
+
+
+@console_page
+@require_http_methods(["GET"])
+def pack_schema(request: HttpRequest) -> HttpResponse:
+    """regions/schema.json, for the editor's checks in the browser (the server stays the authority)."""
+    schema = Path(settings.REGIONS_DIR) / "schema.json"
+    return HttpResponse(schema.read_bytes(), content_type="application/json")
 
 
 @console_page

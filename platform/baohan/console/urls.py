@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/new", views.tenant_create, name="tenant_create"),
     path("centres/<slug:code>/", views.tenant_detail, name="tenant"),
     path("centres/<slug:code>/pack", packs.pack_edit, name="pack_edit"),
+    path("pack-schema.json", packs.pack_schema, name="pack_schema"),
     path("centres/<slug:code>/theme", themes.theme_edit, name="theme"),
     path("centres/<slug:code>/orders/", views.tenant_orders_page, name="orders"),
     path("centres/<slug:code>/theme/preview", themes.theme_preview, name="theme_preview"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,19 @@ from baohan.embedded import EmbeddedRedis, data_dir
 from tenants.services import OnboardingError, tenant_onboard_file
 
 
+def free_port(wanted: int, *, tries: int = 20) -> int:
+    """``wanted`` if nothing listens on it, else the next free port (so every URL printed is the real one)."""
+    for port in range(wanted, wanted + tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))  # noqa: S104 - runserver listens on every interface
+            except OSError:
+                continue
+            return port
+    raise CommandError(f"no free port in {wanted}-{wanted + tries - 1}")
+
+
 class Command(BaseCommand):
     help = "Run the platform with embedded services (make run)."
 
@@ -34,7 +48,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        port = options["port"]
+        port = free_port(options["port"])
+        if port != options["port"]:
+            self.stdout.write(self.style.WARNING(f"Port {options['port']} is in use: serving on {port} instead."))
         self._children: list[subprocess.Popen[bytes]] = []
         self._stopping = False
         redis: EmbeddedRedis | None = None
@@ -47,7 +63,7 @@ class Command(BaseCommand):
                 redis = EmbeddedRedis(data_dir() / "redis")
                 env["CELERY_BROKER_URL"] = redis.url
                 self.stdout.write(f"Embedded Redis: {redis.url}")
-            self._prepare()
+            self._prepare(port)
             python = sys.executable
             manage = str(Path(settings.ROOT_DIR) / "manage.py")
             self._spawn([python, manage, "runserver", f"0.0.0.0:{port}"], env)
@@ -84,7 +100,7 @@ class Command(BaseCommand):
                 redis.stop()
             self.stdout.write("Stopped.")
 
-    def _prepare(self) -> None:
+    def _prepare(self, port: int) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         for path in sorted(Path(settings.REGIONS_DIR).glob("*.yaml")):
             try:
@@ -92,16 +108,21 @@ class Command(BaseCommand):
             except OnboardingError as exc:
                 raise CommandError(f"cannot onboard {path.name}:\n{exc}") from exc
             self.stdout.write(result.summary())
-        call_command("seed_demo")
+        call_command("seed_demo", port=port)
 
     def _announce(self, port: int) -> None:
         from tenants.selectors import tenant_list_active
 
-        self.stdout.write(self.style.SUCCESS(f"Platform:  http://localhost:{port}/"))
+        ok = self.style.SUCCESS
+        self.stdout.write(ok(f"Platform:  http://localhost:{port}/"))
+        self.stdout.write(ok(f"Console:   http://localhost:{port}/console/"))
         for tenant in tenant_list_active():
             for domain in tenant.domains.all():
-                self.stdout.write(self.style.SUCCESS(f"{tenant.name}:  http://{domain.domain}:{port}/"))
-        self.stdout.write("Press Ctrl-C to stop everything.")
+                site = f"http://{domain.domain}:{port}"
+                self.stdout.write(ok(f"{tenant.name}:  {site}/"))
+                self.stdout.write(f"    staff: {site}/staff/login/   issuer workbench: {site}/issuer/login/")
+                self.stdout.write(f"    dev tools (hand-off, CA, SMS outbox): {site}/dev/")
+        self.stdout.write("Sign-ins are listed above (seed_demo). Press Ctrl-C to stop everything.")
 
     def _spawn(self, argv: list[str], env: dict[str, str]) -> None:
         self._children.append(subprocess.Popen(argv, env=env, cwd=settings.ROOT_DIR))
