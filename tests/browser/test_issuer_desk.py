@@ -13,12 +13,13 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
+from baohan.claims.models import Claim
 from baohan.console.models import ConsoleRole
 from baohan.guarantees.models import OrderEvent
 from baohan.identity.fields import mask_phone
 from baohan.issuerdesk.services import issuer_account_upsert
 from tenants.models import Tenant
-from tests.api import bidder_api, png_bytes, sms_code
+from tests.api import bidder_api, centre_api, png_bytes, sms_code
 from tests.browser.conftest import LiveSite, PageFactory, assert_clean, screenshot
 from tests.browser.walk import accessible, fits_phone, order_state, section_publish, sms_read, themed
 from tests.money import line, statement_csv, xinjiang_waiting
@@ -351,3 +352,74 @@ def test_the_console_shows_issuer_staff_their_queues_on_each_centre(
     overview.locator('tr[data-tenant="benxi"]').get_by_role("link", name="进入工作台").click()
     expect(page).to_have_url(re.compile(r"benxi\.localhost:\d+/issuer/login/"))
     assert_clean(page)
+
+
+def test_issuer_desk_pays_a_claim_on_xinjiang(page_factory: PageFactory) -> None:
+    """A centre files a claim on an issued guarantee after opening; the insurer's staff member accepts it
+    and records the payment with its bank reference, at a phone's width. The claim is paid and the
+    order's record names the person."""
+    region = "xinjiang"
+    waiting = xinjiang_waiting()
+    status, order = waiting.issuer.post(
+        f"/api/v1/issuer/orders/{waiting.number}/payment",
+        {"outcome": "confirmed", "amount": str(waiting.payable), "reference": f"BANK-{waiting.number}"},
+    )
+    assert status == 200, order
+    status, order = waiting.issuer.post(f"/api/v1/issuer/orders/{waiting.number}/issue", {})
+    assert (status, order["state"]) == (200, "issued"), order
+    centre = centre_api(region)
+    status, body = centre.post(f"/api/v1/centre/sections/{waiting.section}/events", {"kind": "opened"})
+    assert status == 201, body
+    status, claim = centre.post(
+        f"/api/v1/centre/guarantees/{order['guarantee_number']}/claims",
+        {
+            "claimant_name": "乌鲁木齐市建设局",
+            "claimant_contact": "0991-1234567",
+            "reason": "中标后拒签合同",
+            "amount": "1000.00",
+        },
+    )
+    assert status == 201, claim
+    number = claim["number"]
+
+    phone = f"135{secrets.randbelow(10**8):08d}"
+    with tenant_context(Tenant.objects.get(code=region)):
+        issuer_account_upsert(issuer_code="guoren", phone=phone, password=PASSWORD, name="马理赔")
+    connection.set_schema_to_public()
+    page = page_factory(region, mobile=True)
+    page.goto("/issuer/login/")
+    page.get_by_label("手机号码").fill(phone)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="下一步：获取短信验证码").click()
+    page.get_by_label("短信验证码").fill(sms_read(region, phone))
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/issuer/$"))
+
+    page.goto("/issuer/claims/")
+    card = page.locator(f"#claim-{number}")
+    expect(card).to_contain_text("¥1,000.00")
+    expect(card).to_contain_text("乌鲁木齐市建设局")
+    screenshot(page, region, "issuer-claims-phone")
+    accessible(page)
+    fits_phone(page, region, "issuer-claims-phone")
+    card.get_by_role("button", name="受理").click()
+    expect(page.locator(".message-success")).to_contain_text("已受理")
+    card = page.locator(f"#claim-{number}")
+    card.get_by_role("button", name="登记赔付").click()  # no reference: refused beside its field
+    expect(card.locator(f"#cref-{number}-error")).to_contain_text("请填写赔付流水号")
+    card.get_by_label("赔付流水号").fill("PAY-XJ-1")
+    card.get_by_role("button", name="登记赔付").click()
+    expect(page.locator(".message-success")).to_contain_text("已登记赔付")
+    screenshot(page, region, "issuer-claim-paid-phone")
+    assert_clean(page, allow=[r"/issuer/claims/.*: 400"])
+
+    with tenant_context(Tenant.objects.get(code=region)):
+        paid = Claim.objects.get(number=number)
+        labels = set(
+            OrderEvent.objects.filter(
+                order__number=waiting.number, transition__in=["accept_claim", "pay_claim"]
+            ).values_list("actor_label", flat=True)
+        )
+    connection.set_schema_to_public()
+    assert paid.state == "paid"
+    assert labels == {"马理赔（国任财产保险股份有限公司）"}
