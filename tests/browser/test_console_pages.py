@@ -4,6 +4,7 @@ colours with a picker, refused below contrast. Desktop and phone screenshots."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from django.db import connection
 from playwright.sync_api import Page, expect
 
 from baohan.console.models import ConsoleRole
+from baohan.identity.fields import mask_phone
 from tenants.models import RulePackVersion, Tenant
 from tests.browser.conftest import LiveSite, PageFactory, assert_clean, screenshot
-from tests.browser.walk import fits_phone
+from tests.browser.walk import fits_phone, sms_read
 
 pytestmark = pytest.mark.browser
 
@@ -203,3 +205,43 @@ def test_after_onboarding_the_centre_page_links_the_site_and_the_next_steps(
     screenshot(page, "console", "tenant-onboarded")
     fits_phone(page, "console", "tenant-onboarded")
     assert_clean(page)
+
+
+def test_an_issuer_account_made_in_the_console_signs_in_on_the_workbench(
+    live_site: LiveSite, page_factory: PageFactory
+) -> None:
+    page = admin_page(live_site, page_factory)
+    page.goto(live_site.platform_url("/console/centres/benxi/"))
+    page.locator("#accounts").get_by_role("link", name="管理工作人员账户").click()
+    expect(page.locator("h1")).to_contain_text("工作人员账户")
+    phone = f"133{secrets.randbelow(10**8):08d}"
+    # A refusal names its field and keeps what was typed.
+    page.get_by_label("账户类型").select_option("issuer")
+    page.get_by_label("姓名").fill("吴核保")
+    page.get_by_label("手机号码").fill(phone)
+    page.get_by_role("button", name="保存账户").click()
+    expect(page.locator("#id_acct-issuer_error")).to_contain_text("请选择所属的出函机构")
+    expect(page.get_by_label("姓名")).to_have_value("吴核保")
+    screenshot(page, "console", "users-error")
+    page.get_by_label("出函机构", exact=True).select_option("zijin")
+    page.get_by_role("button", name="保存账户").click()
+    once = page.locator("#password-once")
+    expect(once).to_contain_text("仅显示这一次")
+    password = once.locator("[data-password-once]").inner_text().strip()
+    row = page.locator("tr[data-account]").filter(has_text="吴核保")
+    expect(row).to_contain_text("紫金")
+    expect(row).to_contain_text(mask_phone(phone))
+    expect(row).to_contain_text("从未登录")
+    screenshot(page, "console", "users")
+    fits_phone(page, "console", "users")
+    assert_clean(page)
+    # The new account signs in on Benxi's workbench: password, then the code texted to the phone.
+    desk = page_factory("benxi", mobile=True)
+    desk.goto("/issuer/login/")
+    desk.get_by_label("手机号码").fill(phone)
+    desk.get_by_label("密码").fill(password)
+    desk.get_by_role("button", name="下一步：获取短信验证码").click()
+    desk.get_by_label("短信验证码").fill(sms_read("benxi", phone))
+    desk.get_by_role("button", name="登录", exact=True).click()
+    expect(desk).to_have_url(re.compile(r"/issuer/$"))
+    expect(desk.locator("body")).to_contain_text("吴核保")

@@ -37,6 +37,13 @@ _ROLE_WORDS = {
     "issuer_staff": "出函机构工作人员",
 }
 _BULK_WORDS = {"revalidate": "重新校验规则包", "migrate": "迁移全部数据库结构"}
+_ACCOUNT_WORDS = {  # baohan.console.users
+    "user_account_create": "新建{kind}账户",
+    "user_account_update": "更新{kind}账户",
+    "user_password_reset": "为{kind}重新生成密码",
+    "user_deactivate": "停用{kind}账户",
+    "user_reactivate": "启用{kind}账户",
+}
 _FACT_LABELS: dict[str, str] = {
     "key_id": "编号",
     "new_key_id": "新编号",
@@ -128,6 +135,11 @@ def _title(action: str, d: dict[str, Any]) -> str:
         return "保存本中心的 Stripe 配置"
     if action.endswith("_settings_clear"):
         return f"删除本中心的{'短信服务' if action.startswith('sms') else 'Stripe'}配置，恢复平台默认"
+    if action in _ACCOUNT_WORDS:
+        kind = _ROLE_WORDS.get(str(d.get("kind", "")), str(d.get("kind", "")))
+        verb = _ACCOUNT_WORDS[action].format(kind=kind) + ("并重新生成密码" if d.get("new_password") else "")
+        where = "，".join(str(v) for v in (d.get("phone"), d.get("issuer_name")) if v)
+        return f"{verb}：{d.get('name') or '—'}（{where}）"
     if action.startswith("bulk_"):
         return f"批量操作：{_BULK_WORDS.get(action.removeprefix('bulk_'), action)}"
     if action == "billing_plan_create":
@@ -146,6 +158,7 @@ _SHOWN_IN_TITLE = {
     "pack_rollback": {"to_version", "label", "restored", "new_version", "diff", "from_label"},
     "tenant_onboard": {"created", "version", "label"},
     "role_grant": {"username", "kind", "issuer"},
+    **{key: {"kind", "name", "phone", "issuer", "issuer_name", "new_password"} for key in _ACCOUNT_WORDS},
 }
 
 

@@ -24,4 +24,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("operations/", views.operations, name="operations"),
     path("", include("baohan.console.urls_credentials")),
     path("", include("baohan.console.urls_billing")),
+    path("", include("baohan.console.urls_users")),
 ]

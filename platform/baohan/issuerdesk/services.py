@@ -72,7 +72,9 @@ def issuer_account_upsert(
         raise InvalidInput(
             "phone_taken", "该手机号已是其他出函机构的工作人员账户，请换一个手机号", field="phone", label="手机号码"
         )
-    account = staff_account_upsert(phone=phone, password=password, name=name, active=active, actor_label=actor_label)
+    account = staff_account_upsert(
+        phone=phone, password=password, name=name, active=active, actor_label=actor_label, issuer_staff=True
+    )
     if member is None:
         IssuerMember.objects.create(user=account.user, issuer_code=issuer.code)
     account_event_record(

@@ -50,12 +50,20 @@ def _password_checked(password: str, user: User | None) -> str:
 
 @transaction.atomic
 def staff_account_upsert(
-    *, phone: str, password: str | None, name: str = "", active: bool = True, actor_label: str = "系统"
+    *,
+    phone: str,
+    password: str | None,
+    name: str = "",
+    active: bool = True,
+    actor_label: str = "系统",
+    issuer_staff: bool = False,
 ) -> StaffAccount:
     """Create the staff account signing in with ``phone``, or update it (name, active, password).
 
     ``password`` is required for a new account; ``None`` keeps an existing account's password.
-    A phone already used by a bidder's account is refused: one person, one role per phone."""
+    A phone already used by a bidder's account is refused: one person, one role per phone. So is a
+    phone of an issuer's staff, unless ``issuer_staff`` (the issuer workbench's own accounts, made
+    through ``baohan.issuerdesk``, which binds the account to its issuer)."""
     try:
         phone = phone_clean(phone)
     except ValueError as exc:
@@ -64,6 +72,10 @@ def staff_account_upsert(
     row = UserPhone.objects.select_related("user").select_for_update().filter(phone=phone).first()
     if row is not None and not row.user.is_staff:
         raise InvalidInput("phone_taken", "该手机号已被投标人账户使用，请换一个手机号", field="phone", label="手机号码")
+    if row is not None and not issuer_staff and hasattr(row.user, "issuer_member"):
+        raise InvalidInput(
+            "phone_taken", "该手机号已是出函机构工作人员账户，请换一个手机号", field="phone", label="手机号码"
+        )
     created = row is None
     if row is None:
         if password is None:
