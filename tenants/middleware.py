@@ -8,14 +8,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenants.db import connection
+from tenants.hosts import tenant_for_host
 from tenants.models import Domain, Tenant
 
 
 class TenantMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model: type[Domain], hostname: str) -> Tenant:
-        domain = domain_model.objects.select_related("tenant").get(domain=hostname, tenant__is_active=True)
-        tenant: Tenant = domain.tenant
-        return tenant
+        return tenant_for_host(hostname)  # a shared cache, moved on when centres change (tenants/hosts.py)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()

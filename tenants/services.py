@@ -19,6 +19,7 @@ from baohan.rulepacks.loader import (
 )
 from baohan.rulepacks.models import RulePack
 from tenants.cloning import SchemaCloneError, schema_create_by_clone, schema_name_check, snapshot_current
+from tenants.hosts import tenancy_changed
 from tenants.models import Domain, RulePackVersion, Tenant
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -116,7 +117,8 @@ def tenant_onboard(*, source_text: str, source_name: str, domains: list[str]) ->
             if getattr(tenant, attr) != value:
                 setattr(tenant, attr, value)
                 fields_changed.append(attr)
-        if tenant.current_rule_pack_id != version.pk:
+        pack_changed = tenant.current_rule_pack_id != version.pk
+        if pack_changed:
             tenant.current_rule_pack = version
         if result_created or new_version or fields_changed:
             tenant.save()
@@ -124,6 +126,8 @@ def tenant_onboard(*, source_text: str, source_name: str, domains: list[str]) ->
         added = [host for host in domains if host not in existing]
         for host in added:
             Domain.objects.create(tenant=tenant, domain=host, is_primary=not existing and host == domains[0])
+        if result_created or new_version or fields_changed or added or pack_changed:
+            tenancy_changed()
     return OnboardResult(
         tenant=tenant,
         version=version,

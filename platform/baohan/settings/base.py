@@ -82,6 +82,10 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # The migrated schema new tenants are copied from (see tenants/cloning.py).
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# One SET search_path per connection and schema change, not one per cursor: django-tenants forgets
+# the path it set on set_tenant(), close() (a pooled connection handed back), rollback and a rollback
+# to a savepoint, so a path is never trusted after PostgreSQL may have dropped it.
+TENANT_LIMIT_SET_CALLS = True
 # Hosts of the platform itself (public schema); every other host must be a tenant domain.
 PLATFORM_HOSTS = env_list("PLATFORM_HOSTS", "localhost,127.0.0.1")
 

@@ -1,0 +1,111 @@
+"""Seconds for a release's migrations at N centres: the Helm migration job's exact commands.
+
+On a throw-away embedded PostgreSQL cluster (removed afterwards; or a separate database of
+DATABASE_URL, whose probe schemas are dropped), N centres are created from the template snapshot,
+then the job's two commands run as the job runs them, each in its own process:
+
+    python manage.py migrate_schemas --shared --noinput
+    python manage.py migrate_schemas --tenant --executor=multiprocessing --noinput
+
+first with nothing to do, then with one centre's schema behind (one app unapplied). Usage:
+``python bench/release.py --centres 1000``; ``--json`` prints the figures as JSON (for bench/all.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+JOB = (
+    ["migrate_schemas", "--shared", "--noinput"],
+    ["migrate_schemas", "--tenant", "--executor=multiprocessing", "--noinput"],
+)
+PREFIX = "bench_rel_"
+
+
+def job_seconds(env: dict[str, str]) -> float:
+    """Both commands of the migration job, one after the other, as separate processes."""
+    started = time.perf_counter()
+    for command in JOB:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *command], env=env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--centres", type=int, default=1000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    scratch = None
+    if not os.environ.get("DATABASE_URL"):
+        scratch = tempfile.mkdtemp(prefix="baohan-bench-release-")
+        os.environ["BAOHAN_DATA_DIR"] = scratch
+        # Registered first, so it runs last: after the embedded server (stopped at exit) is down.
+        atexit.register(shutil.rmtree, scratch, True)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "baohan.settings.base"
+    from baohan.embedded import database_url_ensure
+
+    database_url_ensure(database="baohan_bench_release")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tenants.cloning import schema_create_by_clone, schema_drop
+    from tenants.models import Tenant
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "baohan.settings.base", "PYTHONPATH": str(ROOT / "platform")}
+    names = [f"{PREFIX}{i:05d}" for i in range(args.centres)]
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+        started = time.perf_counter()
+        existing = set(Tenant.objects.filter(schema_name__startswith=PREFIX).values_list("schema_name", flat=True))
+        for name in names:
+            if name not in existing:
+                schema_create_by_clone(name)
+                Tenant.objects.create(schema_name=name, code=name.replace("_", "-"), name=name, theme="base")
+        created = time.perf_counter() - started
+        connection.close()
+        nothing = job_seconds(env)
+        call_command("migrate_schemas", "issuerdesk", "zero", schema_name=names[0], interactive=False, verbosity=0)
+        connection.close()
+        one_behind = job_seconds(env)
+        figures = {
+            "centres": args.centres,
+            "create_seconds": round(created, 1),
+            "release_nothing_pending_s": round(nothing, 1),
+            "release_one_behind_s": round(one_behind, 1),
+        }
+    finally:
+        if scratch is None:
+            for name in names:
+                Tenant.objects.filter(schema_name=name).delete()
+                schema_drop(name)
+        connection.close()
+    if args.json:
+        print(json.dumps(figures))
+        return
+    print(f"{args.centres} centres created from the template in {figures['create_seconds']} s")
+    print(f"{'release (the Helm job commands)':<44}{'seconds':>9}{'goal':>8}")
+    print(f"{'  nothing pending':<44}{figures['release_nothing_pending_s']:>9}{'≤ 60':>8}")
+    print(f"{'  one centre behind':<44}{figures['release_one_behind_s']:>9}{'≤ 60':>8}")
+
+
+if __name__ == "__main__":
+    main()

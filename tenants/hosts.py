@@ -1,0 +1,84 @@
+"""Host → centre, read from a cache every process shares (Redis when configured), not the database.
+
+Each entry holds the centre's row and the id, number and label of its pack in force (never the pack
+itself: the parsed pack is kept per process by version, tenants/selectors.py). Entries carry the
+*tenancy generation*: any change to a centre, its domains or its pack in force calls
+``tenancy_changed()``, which moves the generation on, so every process's next request reads the
+database again. A request thus costs one cache round trip (generation and entry together) and, with
+``TENANT_LIMIT_SET_CALLS``, one ``SET search_path``: no tenancy query at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import caches
+from django.db import transaction
+
+from tenants.models import Domain, RulePackVersion, Tenant
+
+GENERATION_KEY = "tenancy:generation"
+HOST_TTL = 600  # seconds; a safety net only: changes move the generation on at once
+_TENANT_FIELDS = tuple(f.attname for f in Tenant._meta.concrete_fields)
+_PACK_FIELDS = ("id", "tenant_id", "number", "label", "digest")
+
+
+def _cache() -> Any:
+    return caches["global"]
+
+
+def _host_key(hostname: str) -> str:
+    return f"tenancy:host:{hostname}"
+
+
+def _generation_bump() -> None:
+    cache = _cache()
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # not set yet (or evicted): any new value differs from what entries carry
+        cache.set(GENERATION_KEY, 1, None)
+
+
+def tenancy_changed() -> None:
+    """A centre, its domains or its pack in force changed: every process reads them again. Moved on
+    now and again when the transaction commits (so no request caches what it read in between)."""
+    _generation_bump()
+    transaction.on_commit(_generation_bump)
+
+
+def _entry(domain: Domain, generation: int) -> dict[str, Any]:
+    tenant = domain.tenant
+    pack = tenant.current_rule_pack
+    return {
+        "generation": generation,
+        "tenant": [getattr(tenant, name) for name in _TENANT_FIELDS],
+        "pack": [getattr(pack, name) for name in _PACK_FIELDS] if pack is not None else None,
+    }
+
+
+def _tenant_of(entry: dict[str, Any]) -> Tenant:
+    tenant: Tenant = Tenant.from_db("default", list(_TENANT_FIELDS), list(entry["tenant"]))
+    if entry["pack"] is not None:
+        # Only what requests read (the number decisions record, the label); the rest loads if asked.
+        pack = RulePackVersion.from_db("default", list(_PACK_FIELDS), list(entry["pack"]))
+        tenant._state.fields_cache["current_rule_pack"] = pack
+    return tenant
+
+
+def tenant_for_host(hostname: str) -> Tenant:
+    """The active centre served at ``hostname``; ``Domain.DoesNotExist`` when there is none."""
+    cache = _cache()
+    key = _host_key(hostname)
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = int(found.get(GENERATION_KEY) or 0)
+    entry = found.get(key)
+    if entry is not None and entry.get("generation") == generation:
+        return _tenant_of(entry)
+    domain = (
+        Domain.objects.select_related("tenant", "tenant__current_rule_pack")
+        .defer("tenant__current_rule_pack__data", "tenant__current_rule_pack__source_text")
+        .get(domain=hostname, tenant__is_active=True)
+    )
+    entry = _entry(domain, generation)
+    cache.set(key, entry, HOST_TTL)
+    return _tenant_of(entry)

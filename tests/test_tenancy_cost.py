@@ -1,0 +1,81 @@
+"""Tenancy at the cost of one statement: a warm request to a centre reads no tenancy row and sets the
+search path once; a change to a centre (its pack, its domains) is seen by the very next request;
+each host gets its own centre, never another's entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tenants.services import tenant_onboard
+from tests.conftest import paytest_pack_text
+
+pytestmark = pytest.mark.django_db
+
+TENANCY_TABLES = ("tenants_domain", "tenants_tenant", "tenants_rulepackversion")
+
+
+def statements(client: Client, path: str) -> tuple[Any, list[str]]:
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    return response, [q["sql"] for q in captured.captured_queries]
+
+
+def tenancy(sql: list[str]) -> list[str]:
+    return [s for s in sql if s.startswith("SET search_path") or any(t in s for t in TENANCY_TABLES)]
+
+
+def test_a_warm_request_costs_one_statement_of_tenancy() -> None:
+    client = Client(HTTP_HOST="benxi.localhost")
+    client.get("/")
+    response, sql = statements(client, "/")
+    assert response.status_code == 200
+    assert tenancy(sql) == ['SET search_path = "benxi","public"']
+    assert len(sql) == 2, sql  # the path, then the page's one read of sections
+    response, sql = statements(client, "/api/v1/site")
+    assert response.status_code == 200
+    assert response.json()["region"] == "benxi"
+    assert sql == []  # the pack in force is kept by version, the centre by host
+
+
+def test_a_cold_host_is_read_once_then_served_from_the_cache() -> None:
+    caches["global"].clear()
+    client = Client(HTTP_HOST="xuancheng.localhost")
+    _response, sql = statements(client, "/api/v1/site")
+    lookups = [s for s in sql if "tenants_domain" in s]
+    assert len(lookups) == 1
+    assert "source_text" not in lookups[0]  # never the pack's text or body with it
+    assert '"tenants_rulepackversion"."data"' not in lookups[0]
+    _response, sql = statements(client, "/api/v1/site")
+    assert tenancy(sql) == []
+
+
+def test_a_new_pack_and_a_new_domain_are_seen_by_the_next_request() -> None:
+    client = Client(HTTP_HOST="paytest.localhost")
+    before = client.get("/api/v1/site").json()
+    data = yaml.safe_load(paytest_pack_text())
+    data["version"] = f"{data['version']}-next"
+    data["centre"]["site_title"] = "支付测试交易中心（新版）"
+    tenant_onboard(
+        source_text=yaml.safe_dump(data, allow_unicode=True),
+        source_name="paytest.yaml",
+        domains=["paytest.localhost", "pay-next.localhost"],
+    )
+    after = client.get("/api/v1/site").json()
+    assert after["rule_pack_version"] == before["rule_pack_version"] + 1
+    assert after["site_title"] == "支付测试交易中心（新版）"
+    assert Client(HTTP_HOST="pay-next.localhost").get("/api/v1/site").json()["region"] == "paytest"
+
+
+def test_each_host_is_its_own_centre_and_an_unknown_host_is_not_served() -> None:
+    for code in ("xinjiang", "benxi", "xuancheng", "xinjiang", "benxi"):
+        assert Client(HTTP_HOST=f"{code}.localhost").get("/api/v1/site").json()["region"] == code
+    assert Client(HTTP_HOST="nowhere.localhost").get("/api/v1/site").status_code == 404
+    assert Client(HTTP_HOST="nowhere.localhost").get("/api/v1/site").status_code == 404
