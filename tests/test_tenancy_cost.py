@@ -4,6 +4,7 @@ each host gets its own centre, never another's entry."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,13 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
 
+from baohan.guarantees.api.auth import USE_RECORDED_EVERY
+from baohan.guarantees.models import ApiCredential
 from tenants.services import tenant_onboard
+from tests.api import issuer_api, tenant
 from tests.conftest import paytest_pack_text
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +85,25 @@ def test_each_host_is_its_own_centre_and_an_unknown_host_is_not_served() -> None
         assert Client(HTTP_HOST=f"{code}.localhost").get("/api/v1/site").json()["region"] == code
     assert Client(HTTP_HOST="nowhere.localhost").get("/api/v1/site").status_code == 404
     assert Client(HTTP_HOST="nowhere.localhost").get("/api/v1/site").status_code == 404
+
+
+def test_a_credentials_use_is_written_at_most_once_per_interval() -> None:
+    insurer = issuer_api("xinjiang", "guoren")
+    assert insurer.get("/api/v1/issuer/orders/")[0] == 200
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            assert insurer.get("/api/v1/issuer/orders/")[0] == 200
+    writes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert writes == []
+    with tenant_context(tenant("xinjiang")):
+        used = ApiCredential.objects.filter(issuer_code="guoren").exclude(last_used_at=None)
+        assert used.count() >= 1
+        # once the interval has passed, the next call records it again
+        stale = timezone.now() - USE_RECORDED_EVERY - timedelta(seconds=1)
+        used.update(last_used_at=stale)
+    connection.set_schema_to_public()
+    insurer.get("/api/v1/issuer/orders/")
+    with tenant_context(tenant("xinjiang")):
+        assert ApiCredential.objects.filter(issuer_code="guoren", last_used_at__gt=stale).exists()
+    connection.set_schema_to_public()
