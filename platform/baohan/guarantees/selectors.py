@@ -13,7 +13,6 @@ from django.utils import timezone
 from baohan.guarantees.models import Enterprise, Invoice, IssuerOffer, Order, OrderEvent, Refund, Upload
 from baohan.guarantees.states import HIDDEN_FROM_BIDDER, REFUND_TRANSITIONS, STATE_LABELS, TRANSITIONS
 from baohan.rulepacks.models import Milestone, OrderState, PaymentMethod, PaymentWarning, RulePack, SectionStatus
-from baohan.sections.models import Section
 
 ORDER_RELATED = ("section", "enterprise")
 
@@ -76,16 +75,6 @@ def order_taken_by_other_issuer(*, issuer_code: str, number: str) -> bool:
     return IssuerOffer.objects.filter(
         order__number=number, issuer_code=issuer_code, status=IssuerOffer.Status.RELEASED
     ).exists()
-
-
-def order_list_for_section(*, section: Section) -> QuerySet[Order]:
-    """What the centre checks at bid opening: the section's issued guarantees and their status."""
-    return (
-        Order.objects.filter(section=section, guarantee_number__isnull=False)
-        .select_related(*ORDER_RELATED)
-        .prefetch_related("claims")
-        .order_by("issued_at", "id")
-    )
 
 
 GUARANTEE_STATUS_LABELS = {
