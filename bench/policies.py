@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument("--profile", action="store_true", help="print where policy_generate's time goes")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="baohan-bench-")
@@ -61,11 +62,11 @@ def main() -> None:
         raise SystemExit("centre xinjiang exists in this database already")
     tenant_onboard_file(path=ROOT / "regions" / "xinjiang.yaml", domains=["bench.localhost"])
     with tenant_context(Tenant.objects.get(code="xinjiang")):
-        run(args.orders)
+        run(args.orders, profile=args.profile)
     connection.close()
 
 
-def run(count: int) -> None:
+def run(count: int, *, profile: bool = False) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -137,10 +138,19 @@ def run(count: int) -> None:
         policy_seal(pdf=pdf, password=secrets.token_urlsafe(24))
     seal = (time.perf_counter() - start) / len(sample)
 
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     start = time.perf_counter()
     for order in orders:
         policy_generate(order_id=order.pk)
     total = time.perf_counter() - start
+    if profile:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     size = sum(len(p) for p in pdfs) / len(pdfs)
     print()
     print(f"{'step':<52}{'ms each':>10}{'per second':>12}")

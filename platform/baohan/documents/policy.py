@@ -6,6 +6,7 @@ Pure: facts and a layout in, bytes out. ``policy_layout`` reads the layout from
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -63,12 +64,20 @@ class PolicyLayout:
 
 
 def policy_layout(theme: str) -> PolicyLayout:
-    """The base layout with the theme's keys over it."""
-    data: dict[str, Any] = {}
+    """The base layout with the theme's keys over it (read again when either file changes)."""
+    stamps = []
     for folder in ("base", theme):
         path = settings.THEMES_DIR / folder / LAYOUT_FILE
-        if path.is_file():
-            data.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        stamps.append((str(path), path.stat().st_mtime_ns if path.is_file() else None))
+    return _layout_read(theme, tuple(stamps))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout_read(theme: str, stamps: tuple[tuple[str, int | None], ...]) -> PolicyLayout:
+    data: dict[str, Any] = {}
+    for path, stamp in stamps:
+        if stamp is not None:
+            data.update(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
     known = set(PolicyFacts.__dataclass_fields__) | {"period"}
     rows = [(str(label), str(name)) for label, name in data.pop("rows", [])]
     unknown = [name for _, name in rows if name not in known]
@@ -78,8 +87,6 @@ def policy_layout(theme: str) -> PolicyLayout:
 
 
 def policy_render(*, facts: PolicyFacts, layout: PolicyLayout) -> bytes:
-    from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -106,11 +113,7 @@ def policy_render(*, facts: PolicyFacts, layout: PolicyLayout) -> bytes:
             ]
         )
     )
-    qr = QrCodeWidget(facts.verify_url)
-    x0, y0, x1, y1 = qr.getBounds()
-    size = 32 * mm
-    code = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    code.add(qr)
+    code = QrCode(qr_matrix(facts.verify_url), 32 * mm)
     verify = Table(
         [[code, Paragraph(_escape(layout.footer) + "<br/>" + _escape(facts.verify_url), small)]],
         colWidths=[36 * mm, 134 * mm],
@@ -139,6 +142,61 @@ def policy_render(*, facts: PolicyFacts, layout: PolicyLayout) -> bytes:
     story += [table, Spacer(1, 8 * mm), verify]
     doc.build(story)
     return out.getvalue()
+
+
+def qr_matrix(text: str) -> list[list[bool]]:
+    """The QR code of ``text`` (error correction M, the smallest version that holds it), row by
+    row, dark modules True, without the quiet zone."""
+    import segno
+
+    return [[bool(module) for module in row] for row in segno.make(text, error="m", boost_error=False).matrix]
+
+
+def qr_runs(matrix: list[list[bool]]) -> list[tuple[int, int, int]]:
+    """The dark modules as horizontal runs: (row, first column, length)."""
+    runs = []
+    for r, row in enumerate(matrix):
+        c = 0
+        while c < len(row):
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < len(row) and row[c]:
+                c += 1
+            runs.append((r, start, c - start))
+    return runs
+
+
+@functools.cache
+def _qr_flowable() -> type:
+    from reportlab.platypus import Flowable
+
+    class _QrCode(Flowable):  # type: ignore[misc]
+        """A QR code drawn as one filled path of its dark runs, with a quiet zone of 2 modules."""
+
+        def __init__(self, matrix: list[list[bool]], size: float) -> None:
+            super().__init__()
+            self.matrix = matrix
+            self.size = size
+
+        def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+            return self.size, self.size
+
+        def draw(self) -> None:
+            count = len(self.matrix) + 4
+            cell = self.size / count
+            path = self.canv.beginPath()
+            for r, c, length in qr_runs(self.matrix):
+                path.rect((c + 2) * cell, self.size - (r + 3) * cell, length * cell, cell)
+            self.canv.setFillColorRGB(0, 0, 0)
+            self.canv.drawPath(path, stroke=0, fill=1)
+
+    return _QrCode
+
+
+def QrCode(matrix: list[list[bool]], size: float) -> Any:  # noqa: N802 - a flowable's constructor
+    return _qr_flowable()(matrix, size)
 
 
 def _escape(text: str) -> str:
