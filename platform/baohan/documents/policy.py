@@ -113,7 +113,7 @@ def policy_render(*, facts: PolicyFacts, layout: PolicyLayout) -> bytes:
             ]
         )
     )
-    code = QrCode(qr_matrix(facts.verify_url), 32 * mm)
+    code = qr_code(qr_matrix(facts.verify_url), 32 * mm)
     verify = Table(
         [[code, Paragraph(_escape(layout.footer) + "<br/>" + _escape(facts.verify_url), small)]],
         colWidths=[36 * mm, 134 * mm],
@@ -172,7 +172,7 @@ def qr_runs(matrix: list[list[bool]]) -> list[tuple[int, int, int]]:
 def _qr_flowable() -> type:
     from reportlab.platypus import Flowable
 
-    class _QrCode(Flowable):  # type: ignore[misc]
+    class _QrCode(Flowable):
         """A QR code drawn as one filled path of its dark runs, with a quiet zone of 2 modules."""
 
         def __init__(self, matrix: list[list[bool]], size: float) -> None:
@@ -195,7 +195,8 @@ def _qr_flowable() -> type:
     return _QrCode
 
 
-def QrCode(matrix: list[list[bool]], size: float) -> Any:  # noqa: N802 - a flowable's constructor
+def qr_code(matrix: list[list[bool]], size: float) -> Any:
+    """The QR code flowable of ``matrix``, ``size`` points square."""
     return _qr_flowable()(matrix, size)
 
 
