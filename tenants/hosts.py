@@ -10,6 +10,8 @@ database again. A request thus costs one cache round trip (generation and entry 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 from django.core.cache import caches
@@ -17,6 +19,7 @@ from django.db import transaction
 
 from tenants.models import Domain, RulePackVersion, Tenant
 
+log = logging.getLogger(__name__)
 GENERATION_KEY = "tenancy:generation"
 HOST_TTL = 600  # seconds; a safety net only: changes move the generation on at once
 _TENANT_FIELDS = tuple(f.attname for f in Tenant._meta.concrete_fields)
@@ -34,9 +37,12 @@ def _host_key(hostname: str) -> str:
 def _generation_bump() -> None:
     cache = _cache()
     try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not set yet (or evicted): any new value differs from what entries carry
-        cache.set(GENERATION_KEY, 1, None)
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # not set yet (or evicted): any new value differs from what entries carry
+            cache.set(GENERATION_KEY, 1, None)
+    except Exception:  # the cache is down: entries expire with it, requests read the database
+        log.warning("tenancy cache unreachable: generation not moved on", exc_info=True)
 
 
 def tenancy_changed() -> None:
@@ -69,16 +75,25 @@ def tenant_for_host(hostname: str) -> Tenant:
     """The active centre served at ``hostname``; ``Domain.DoesNotExist`` when there is none."""
     cache = _cache()
     key = _host_key(hostname)
-    found = cache.get_many([GENERATION_KEY, key])
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+    except Exception:  # the cache is down: serve from the database, cache nothing
+        log.warning("tenancy cache unreachable: %s read from the database", hostname, exc_info=True)
+        return _tenant_of(_entry(_domain_read(hostname), -1))
     generation = int(found.get(GENERATION_KEY) or 0)
     entry = found.get(key)
     if entry is not None and entry.get("generation") == generation:
         return _tenant_of(entry)
-    domain = (
+    entry = _entry(_domain_read(hostname), generation)
+    with contextlib.suppress(Exception):  # a cache that fails now is read around next time
+        cache.set(key, entry, HOST_TTL)
+    return _tenant_of(entry)
+
+
+def _domain_read(hostname: str) -> Domain:
+    domain: Domain = (
         Domain.objects.select_related("tenant", "tenant__current_rule_pack")
         .defer("tenant__current_rule_pack__data", "tenant__current_rule_pack__source_text")
         .get(domain=hostname, tenant__is_active=True)
     )
-    entry = _entry(domain, generation)
-    cache.set(key, entry, HOST_TTL)
-    return _tenant_of(entry)
+    return domain

@@ -10,6 +10,7 @@ instance, no decryption, no encoder in Python. ``tests/test_bid_opening.py`` hol
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from django.db import connection
 from django.utils import timezone
@@ -61,7 +62,7 @@ SELECT coalesce(json_agg(json_build_object(
 
 def section_guarantees_json(*, section: Section, pack: RulePack) -> str:
     """The JSON array of ``section``'s issued guarantees, oldest first (as ``guarantee_row`` each)."""
-    params = {
+    params: dict[str, str | int | date | None] = {
         "section": section.pk,
         "section_code": section.code,
         "section_status": section.status,

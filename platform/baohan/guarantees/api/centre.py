@@ -155,7 +155,7 @@ class CentreSectionGuarantees(CentreView):
     @extend_schema(
         responses={200: inline_serializer("SectionGuarantees", {"guarantees": serializers.ListField()}), **ERRORS}
     )
-    def get(self, request: Request, code: str) -> Response:
+    def get(self, request: Request, code: str) -> HttpResponse:
         section = Section.objects.filter(code=code).first()
         if section is None:
             raise NotFound("section_not_found", "标段不存在")
