@@ -69,8 +69,8 @@ format: install
 schema: install
 	PYTHONPATH=platform $(PY) -m baohan.rulepacks.schema
 
-bench: install
-	$(PY) bench/onboard.py
+bench: install fonts
+	$(PY) bench/all.py
 
 clean:
 	rm -rf .venv .tools .data staticfiles

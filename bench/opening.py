@@ -78,6 +78,8 @@ def main() -> None:
     print(
         f"  p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms (goal ≤ 20 ms); {figures['statements']} statements"
     )
+    print(f"warm GET /api/v1/site: {figures['site_statements']} statements, {figures['site_tenancy']} of tenancy")
+    print(f"warm GET / of the centre: {figures['home_statements']} statements, {figures['home_tenancy']} of tenancy")
 
 
 def setup(count: int) -> tuple[str, str]:
@@ -157,14 +159,30 @@ def measure(section: str, token: str, runs: int, bidders: int) -> dict[str, floa
         started = time.perf_counter()
         client.get(path)
         times.append((time.perf_counter() - started) * 1000)
+    connection.queries_log.clear()  # a request resets the log: start from empty, or the slice taken is empty
     with CaptureQueriesContext(connection) as captured:
         client.get(path)
+    statements = len(captured.captured_queries)  # read now: the log is cleared below
     times.sort()
+    # Tenancy's own cost on warm requests: the centre's home page and /api/v1/site.
+    site = Client(HTTP_HOST=HOST)
+    tenancy = {}
+    for name, page in (("home", "/"), ("site", "/api/v1/site")):
+        site.get(page)
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as warm:
+            site.get(page)
+        sql = [q["sql"] for q in warm.captured_queries]
+        tenancy[name] = (len(sql), sum(1 for s in sql if s.startswith("SET search_path") or "tenants_" in s))
     return {
         "bidders": bidders,
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
-        "statements": len(captured.captured_queries),
+        "statements": statements,
+        "site_statements": tenancy["site"][0],
+        "site_tenancy": tenancy["site"][1],
+        "home_statements": tenancy["home"][0],
+        "home_tenancy": tenancy["home"][1],
     }
 
 

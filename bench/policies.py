@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument("--profile", action="store_true", help="print where policy_generate's time goes")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON only")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="baohan-bench-")
@@ -62,11 +63,11 @@ def main() -> None:
         raise SystemExit("centre xinjiang exists in this database already")
     tenant_onboard_file(path=ROOT / "regions" / "xinjiang.yaml", domains=["bench.localhost"])
     with tenant_context(Tenant.objects.get(code="xinjiang")):
-        run(args.orders, profile=args.profile)
+        run(args.orders, profile=args.profile, as_json=args.json)
     connection.close()
 
 
-def run(count: int, *, profile: bool = False) -> None:
+def run(count: int, *, profile: bool = False, as_json: bool = False) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -122,7 +123,9 @@ def run(count: int, *, profile: bool = False) -> None:
     )
     orders = list(Order.objects.select_related("section", "enterprise").order_by("id"))
     theme = current_theme()
-    print(f"centre xinjiang, issuer {issuer.code}, theme {theme}; {len(orders)} issued orders; {os.cpu_count()} cores")
+    if not as_json:
+        print(f"centre xinjiang, issuer {issuer.code}, theme {theme}; {len(orders)} issued orders", end="")
+        print(f"; {os.cpu_count()} cores")
 
     sample = orders[: min(50, len(orders))]
     layout = policy_layout(theme)
@@ -152,6 +155,11 @@ def run(count: int, *, profile: bool = False) -> None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     size = sum(len(p) for p in pdfs) / len(pdfs)
+    if as_json:
+        import json
+
+        print(json.dumps({"policies_per_s": round(len(orders) / total, 1), "orders": len(orders)}))
+        return
     print()
     print(f"{'step':<52}{'ms each':>10}{'per second':>12}")
     print(f"{'render (PDF, CJK font subset, QR code)':<52}{render * 1000:>10.1f}{1 / render:>12.1f}")

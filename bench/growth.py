@@ -1,14 +1,16 @@
-"""Seconds for a release's migrations at N centres: the Helm migration job's exact commands.
+"""A thousand centres: onboarding and a release's migrations at N centres.
 
 On a throw-away embedded PostgreSQL cluster (removed afterwards; or a separate database of
-DATABASE_URL, whose probe schemas are dropped), N centres are created from the template snapshot,
-then the job's two commands run as the job runs them, each in its own process:
+DATABASE_URL, whose probe schemas are dropped), N centres are created from the template snapshot.
+Then a real centre is onboarded from ``regions/xuancheng.yaml`` ``--onboard`` times (p50: pack
+validated, schema cloned, rows written), and the Helm migration job's two commands run as the job
+runs them, each in its own process:
 
     python manage.py migrate_schemas --shared --noinput
     python manage.py migrate_schemas --tenant --executor=multiprocessing --noinput
 
 first with nothing to do, then with one centre's schema behind (one app unapplied). Usage:
-``python bench/release.py --centres 1000``; ``--json`` prints the figures as JSON (for bench/all.py).
+``python bench/growth.py --centres 1000``; ``--json`` prints the figures as JSON (for bench/all.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import atexit
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,9 +48,29 @@ def job_seconds(env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def onboard_seconds(count: int, names: list[str]) -> list[float]:
+    """Seconds to onboard ``count`` centres from a real pack (their schemas join ``names``, to be dropped)."""
+    from tenants.services import tenant_onboard
+
+    text = (ROOT / "regions" / "xuancheng.yaml").read_text(encoding="utf-8")
+    times = []
+    for i in range(count):
+        code = f"benchonboard{i}"
+        names.append(code)
+        started = time.perf_counter()
+        tenant_onboard(
+            source_text=text.replace("code: xuancheng", f"code: {code}", 1),
+            source_name="bench.yaml",
+            domains=[f"onb{i}.bench.localhost"],
+        )
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--centres", type=int, default=1000)
+    parser.add_argument("--onboard", type=int, default=7, help="centres onboarded at N, for the p50")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -68,7 +91,7 @@ def main() -> None:
     from django.db import connection
 
     from tenants.cloning import schema_create_by_clone, schema_drop
-    from tenants.models import Tenant
+    from tenants.models import Domain, RulePackVersion, Tenant
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "baohan.settings.base", "PYTHONPATH": str(ROOT / "platform")}
     names = [f"{PREFIX}{i:05d}" for i in range(args.centres)]
@@ -81,6 +104,7 @@ def main() -> None:
                 schema_create_by_clone(name)
                 Tenant.objects.create(schema_name=name, code=name.replace("_", "-"), name=name, theme="base")
         created = time.perf_counter() - started
+        onboard = onboard_seconds(args.onboard, names)
         connection.close()
         nothing = job_seconds(env)
         call_command("migrate_schemas", "issuerdesk", "zero", schema_name=names[0], interactive=False, verbosity=0)
@@ -89,12 +113,16 @@ def main() -> None:
         figures = {
             "centres": args.centres,
             "create_seconds": round(created, 1),
+            "onboard_p50_s": round(statistics.median(onboard), 3),
             "release_nothing_pending_s": round(nothing, 1),
             "release_one_behind_s": round(one_behind, 1),
         }
     finally:
         if scratch is None:
             for name in names:
+                Tenant.objects.filter(schema_name=name).update(current_rule_pack=None)
+                RulePackVersion.objects.filter(tenant__schema_name=name).delete()
+                Domain.objects.filter(tenant__schema_name=name).delete()
                 Tenant.objects.filter(schema_name=name).delete()
                 schema_drop(name)
         connection.close()
@@ -102,6 +130,7 @@ def main() -> None:
         print(json.dumps(figures))
         return
     print(f"{args.centres} centres created from the template in {figures['create_seconds']} s")
+    print(f"onboarding a centre at {args.centres}: p50 {figures['onboard_p50_s']} s (goal ≤ 0.2 s)")
     print(f"{'release (the Helm job commands)':<44}{'seconds':>9}{'goal':>8}")
     print(f"{'  nothing pending':<44}{figures['release_nothing_pending_s']:>9}{'≤ 60':>8}")
     print(f"{'  one centre behind':<44}{figures['release_one_behind_s']:>9}{'≤ 60':>8}")

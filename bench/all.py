@@ -1,0 +1,95 @@
+"""``make bench``: every scale figure in one run, one table: figure, goal, measured, load average.
+
+Each benchmark runs in its own process on its own throw-away embedded PostgreSQL cluster (or its own
+database at DATABASE_URL) and removes what it made. ``--centres`` sets the growth (1,000 by default:
+about 8 minutes of the run on 2 cores, most of it creating the centres). ``--quick`` runs every
+benchmark small, to check the harness. Figures not yet measured by a script are listed as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+def run(script: str, *args: str) -> tuple[dict[str, Any], float, str]:
+    """The script's JSON figures (its last line), the seconds it took and the load average after it."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / script), *args, "--json"], capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    load = "/".join(f"{v:.2f}" for v in os.getloadavg())
+    if result.returncode != 0:
+        print(result.stdout[-3000:], result.stderr[-3000:], file=sys.stderr)
+        return {"error": f"{script} exited {result.returncode}"}, seconds, load
+    last = [line for line in result.stdout.splitlines() if line.startswith("{")][-1]
+    return json.loads(last), seconds, load
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--centres", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    centres = 40 if args.quick else args.centres
+
+    rows: list[tuple[str, str, str, str]] = []
+    began = time.perf_counter()
+    growth, took, load = run("growth.py", "--centres", str(centres))
+    g = growth.get
+    rows += [
+        (f"onboard a centre, {centres} centres present (p50)", "≤ 0.2 s", f"{g('onboard_p50_s', '—')} s", load),
+        (f"no-op release migration, {centres} centres", "≤ 60 s", f"{g('release_nothing_pending_s', '—')} s", load),
+        (f"release with one centre behind, {centres} centres", "≤ 60 s", f"{g('release_one_behind_s', '—')} s", load),
+    ]
+    opening, _, load = run("opening.py", "--bidders", "200" if args.quick else "1000")
+    o = opening.get
+    rows += [
+        (
+            "SQL per warm GET /api/v1/site (tenancy)",
+            "≤ 2 (≤ 1)",
+            f"{o('site_statements')} ({o('site_tenancy_statements')})",
+            load,
+        ),
+        (
+            "SQL per warm GET / of a centre (tenancy)",
+            "(≤ 1)",
+            f"{o('home_statements')} ({o('home_tenancy_statements')})",
+            load,
+        ),
+        (
+            f"section listing at opening, {o('bidders')} bidders (p50 / p95)",
+            "≤ 20 ms",
+            f"{o('p50_ms')} / {o('p95_ms')} ms, {o('statements')} statements",
+            load,
+        ),
+    ]
+    policies, _, load = run("policies.py", "--orders", "30" if args.quick else "200")
+    rows.append(("policies generated, one process", "≥ 20 per s", f"{policies.get('policies_per_s')} per s", load))
+    for figure, goal in (
+        ("tenant vs plain request throughput (p99 ratio)", "≥ 0.9× (≤ 1.2×)"),
+        ("gunicorn worker recycling in p99", "never dominates"),
+        ("idle work at 1,000 centres (tasks per minute)", "independent of N"),
+        ("deadline surge: 500 bidders in 10 min (p99, errors)", "≤ 300 ms, 0"),
+    ):
+        rows.append((figure, goal, "not measured yet", ""))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'figure':<{width}}  {'goal':<18}{'measured':<40}load (1/5/15 min)")
+    for figure, goal, measured, load in rows:
+        print(f"{figure:<{width}}  {goal:<18}{measured:<40}{load}")
+    print(f"\n{os.cpu_count()} cores; the whole run took {time.perf_counter() - began:.0f} s", end="")
+    print(f" (creating {centres} centres: {growth.get('create_seconds', '—')} s, growth bench {took:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
