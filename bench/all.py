@@ -50,6 +50,12 @@ def main() -> None:
         (f"onboard a centre, {centres} centres present (p50)", "≤ 0.2 s", f"{g('onboard_p50_s', '—')} s", load),
         (f"no-op release migration, {centres} centres", "≤ 60 s", f"{g('release_nothing_pending_s', '—')} s", load),
         (f"release with one centre behind, {centres} centres", "≤ 60 s", f"{g('release_one_behind_s', '—')} s", load),
+        (
+            f"catalog at {centres} centres",
+            "(reported)",
+            f"{g('relations')} relations, {g('relations_per_centre')} per centre; pg_class {g('pg_class_size')}",
+            load,
+        ),
     ]
     opening, _, load = run("opening.py", "--bidders", "200" if args.quick else "1000")
     o = opening.get

@@ -105,6 +105,14 @@ def main() -> None:
                 Tenant.objects.create(schema_name=name, code=name.replace("_", "-"), name=name, theme="base")
         created = time.perf_counter() - started
         onboard = onboard_seconds(args.onboard, names)
+        with connection.cursor() as cursor:  # the catalog a centre adds, and the whole catalog now
+            cursor.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s",
+                [names[0]],
+            )
+            per_centre = int(cursor.fetchone()[0])
+            cursor.execute("SELECT count(*), pg_size_pretty(pg_total_relation_size('pg_class')) FROM pg_class")
+            relations, pg_class_size = cursor.fetchone()
         connection.close()
         nothing = job_seconds(env)
         call_command("migrate_schemas", "issuerdesk", "zero", schema_name=names[0], interactive=False, verbosity=0)
@@ -114,6 +122,9 @@ def main() -> None:
             "centres": args.centres,
             "create_seconds": round(created, 1),
             "onboard_p50_s": round(statistics.median(onboard), 3),
+            "relations_per_centre": per_centre,
+            "relations": int(relations),
+            "pg_class_size": str(pg_class_size),
             "release_nothing_pending_s": round(nothing, 1),
             "release_one_behind_s": round(one_behind, 1),
         }
@@ -131,6 +142,10 @@ def main() -> None:
         return
     print(f"{args.centres} centres created from the template in {figures['create_seconds']} s")
     print(f"onboarding a centre at {args.centres}: p50 {figures['onboard_p50_s']} s (goal ≤ 0.2 s)")
+    print(
+        f"catalog: {figures['relations_per_centre']} relations per centre (tables, indexes, sequences, toast); "
+        f"{figures['relations']} in all, pg_class {figures['pg_class_size']}"
+    )
     print(f"{'release (the Helm job commands)':<44}{'seconds':>9}{'goal':>8}")
     print(f"{'  nothing pending':<44}{figures['release_nothing_pending_s']:>9}{'≤ 60':>8}")
     print(f"{'  one centre behind':<44}{figures['release_one_behind_s']:>9}{'≤ 60':>8}")
