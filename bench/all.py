@@ -63,13 +63,13 @@ def main() -> None:
         (
             "SQL per warm GET /api/v1/site (tenancy)",
             "≤ 2 (≤ 1)",
-            f"{o('site_statements')} ({o('site_tenancy_statements')})",
+            f"{o('site_statements')} ({o('site_tenancy')})",
             load,
         ),
         (
             "SQL per warm GET / of a centre (tenancy)",
             "(≤ 1)",
-            f"{o('home_statements')} ({o('home_tenancy_statements')})",
+            f"{o('home_statements')} ({o('home_tenancy')})",
             load,
         ),
         (
