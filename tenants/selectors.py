@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q, QuerySet
 
 from baohan.rulepacks.models import RulePack
 from tenants.models import RulePackVersion, Tenant
@@ -38,6 +39,15 @@ def current_rule_pack() -> RulePack | None:
 
 def tenant_list_active() -> list[Tenant]:
     return list(Tenant.objects.filter(is_active=True).exclude(schema_name="public").prefetch_related("domains"))
+
+
+def tenants_active_search(*, search: str = "") -> QuerySet[Tenant]:
+    """Active centres by name (``search`` in the name or code), with their domains: for a page of them."""
+    centres = Tenant.objects.filter(is_active=True).exclude(schema_name="public")
+    if search:
+        centres = centres.filter(Q(name__icontains=search) | Q(code__icontains=search))
+    ordered: QuerySet[Tenant] = centres.order_by("name", "code").prefetch_related("domains")
+    return ordered
 
 
 @lru_cache(maxsize=512)

@@ -84,3 +84,19 @@ def test_cookies_stay_on_the_host_that_set_them(live_site: LiveSite, page_factor
         page.goto(live_site.url("xinjiang", "/"))
     assert "cookie" not in sent.value.all_headers()
     assert_clean(page)
+
+
+def test_the_platform_home_finds_a_centre(live_site: LiveSite, page_factory: PageFactory) -> None:
+    for mobile in (False, True):
+        page = page_factory(mobile=mobile)
+        page.goto(live_site.platform_url("/"))
+        page.get_by_label("查找交易中心").fill("本溪")
+        page.get_by_role("button", name="查找").click()
+        items = page.locator(".centre-item")
+        expect(items).to_have_count(1)
+        expect(items.first).to_contain_text("本溪")
+        expect(page.locator("[data-centre-count]")).to_contain_text("1 个")
+        screenshot(page, "platform", "home-search-phone" if mobile else "home-search")
+        scroll_width, inner_width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert scroll_width <= inner_width
+        assert_clean(page)

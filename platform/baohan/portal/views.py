@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
@@ -17,7 +18,7 @@ from baohan.portal.login_methods import login_choices
 from baohan.rulepacks.models import RulePack
 from baohan.sections.selectors import section_list_upcoming
 from tenants.models import Tenant
-from tenants.selectors import current_tenant, tenant_list_active, tenant_rule_pack
+from tenants.selectors import current_tenant, tenant_rule_pack, tenants_active_search
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -69,15 +70,24 @@ def branding_file(request: HttpRequest, code: str, name: str) -> HttpResponse:
     return response
 
 
+CENTRES_PER_PAGE = 30
+
+
 def platform_home(request: HttpRequest) -> HttpResponse:
+    """The centres, a page at a time (a thousand centres are three statements, not a thousand)."""
     port = request.get_port()
     suffix = "" if port in ("80", "443") else f":{port}"
+    search = request.GET.get("q", "").strip()[:60]
+    number = request.GET.get("page", "1")
+    paginator = Paginator(tenants_active_search(search=search), CENTRES_PER_PAGE)
+    page = paginator.get_page(number if number.isascii() and number.isdigit() else 1)
     centres = []
-    for tenant in tenant_list_active():
+    for tenant in page:
         domains = sorted(tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain))
         url = f"{request.scheme}://{domains[0].domain}{suffix}/" if domains else ""
         centres.append({"name": tenant.name, "code": tenant.code, "url": url})
-    return render(request, "platform/home.html", {"centres": centres})
+    context = {"centres": centres, "page": page, "search": search, "total": paginator.count}
+    return render(request, "platform/home.html", context)
 
 
 class SiteApi(APIView):
