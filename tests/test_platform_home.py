@@ -58,3 +58,11 @@ def test_the_home_costs_the_same_statements_whatever_the_page(monkeypatch: pytes
         counts.append(len(captured.captured_queries))
     assert len(set(counts)) == 1, counts
     assert counts[0] <= 4
+
+
+def test_the_platform_api_answers_on_the_platform_host_only() -> None:
+    answer = Client(HTTP_HOST="localhost").get("/api/v1/platform")
+    assert answer.status_code == 200
+    assert answer.json()["name"] == "电子保函服务平台"
+    assert answer.json()["region"] is None
+    assert Client(HTTP_HOST="benxi.localhost").get("/api/v1/platform").status_code == 404

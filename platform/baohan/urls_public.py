@@ -13,4 +13,5 @@ urlpatterns = [
     path("console/", include("baohan.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("branding/<slug:code>/<str:name>", views.branding_file, name="branding"),
+    path("api/v1/platform", views.PlatformApi.as_view(), name="platform-api"),
 ]

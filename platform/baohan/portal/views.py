@@ -90,6 +90,27 @@ def platform_home(request: HttpRequest) -> HttpResponse:
     return render(request, "platform/home.html", context)
 
 
+class PlatformApi(APIView):
+    """What the platform's own host is: the counterpart, in the public schema, of a centre's
+    ``/api/v1/site`` (same shape and weight; ``make bench`` compares the two to price tenancy)."""
+
+    @extend_schema(operation_id="platform_retrieve")
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "region": None,
+                "name": "电子保函服务平台",
+                "site_title": "面向公共资源交易中心的电子保函服务",
+                "rule_pack_version": None,
+                "rule_pack_label": "",
+                "login_methods": [],
+                "hotline": "",
+                "hotlines": [],
+                "theme": "base",
+            }
+        )
+
+
 class SiteApi(APIView):
     """What this centre's site is: name, hotline, login methods and the rule-pack version in force."""
 
