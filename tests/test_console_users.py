@@ -28,7 +28,7 @@ from tests.test_console_credentials import centre_staff, console, console_user
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD_SHOWN = re.compile(r"data-password-once>([^<]+)<")
+PASSWORD_SHOWN = re.compile(r"data-secret-once>([^<]+)<")
 _names = itertools.count(1)
 _phones = itertools.count(1)
 
@@ -143,7 +143,7 @@ def test_a_new_password_replaces_the_old_and_switching_off_stops_the_sign_in() -
     save(admin, "xinjiang", kind="issuer", issuer="guoren", name="钱出函二", phone=phone)
     after = [row for row in accounts("xinjiang") if row[0] == phone]
     assert after == [(phone, "钱出函二", "guoren", True, before[0][4])]
-    assert "data-password-once" not in admin.get(page_url("xinjiang")).content.decode()
+    assert "data-secret-once" not in admin.get(page_url("xinjiang")).content.decode()
     # switched off: no sign-in; on again: signs in
     assert admin.post(f"{page_url('xinjiang')}{pk}/active", {"active": "0"}).status_code == 302
     assert [row[3] for row in accounts("xinjiang") if row[0] == phone] == [False]

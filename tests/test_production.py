@@ -42,7 +42,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgresql://baohan:not-a-password@db.invalid:5432/baohan",
     "REDIS_URL": "redis://127.0.0.1:9/0",
     "AWS_STORAGE_BUCKET_NAME": "baohan-documents",
-    "BAOHAN_FIELD_KEYS": "ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDA=",
+    "BAOHAN_FIELD_KEYS": "bm90LXRoZS1kZXYta2V5LXByb2R1Y3Rpb24tdGVzdCE=",  # not the published development key
     "BAOHAN_INDEX_KEY": "an-index-key-for-the-test",
 }
 # Variables of the test process that production settings must not inherit.

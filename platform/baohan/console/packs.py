@@ -18,6 +18,7 @@ from baohan.console.changes import pack_changes, version_label_next
 from baohan.console.pack_errors import ExplainedProblem, pack_problems_explain
 from baohan.console.preview import pack_preview
 from baohan.console.views import console_render
+from baohan.guarantees.numbers import NumberRefused, integer_parse
 from baohan.rulepacks.loader import PackProblem, RulePackError, rulepack_digest, rulepack_load_text
 from baohan.rulepacks.models import RulePack
 from tenants.models import RulePackVersion, Tenant
@@ -95,8 +96,8 @@ def pack_edit(request: HttpRequest, code: str) -> HttpResponse:
         source = upload.read().decode("utf-8", errors="replace")
     action = request.POST.get("action", "")
     try:
-        days = int(request.POST.get("days", "30"))
-    except ValueError:
+        days = integer_parse(request.POST.get("days", "30"))
+    except NumberRefused:
         days = 30
     days = days if days in PREVIEW_DAYS else 30
     context: dict[str, object] = {

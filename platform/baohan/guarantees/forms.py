@@ -10,7 +10,6 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,6 +18,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from baohan.guarantees.errors import InvalidInput
+from baohan.guarantees.numbers import AMOUNT_PLACES, RATE_PLACES, NumberRefused, decimal_parse, integer_parse
 from baohan.identity.fields import mask_tail
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind, FieldSource
 from baohan.rulepacks.models import FormField, RulePack
@@ -56,17 +56,18 @@ def bank_account_clean(value: str) -> str:
 
 def _clean(form_field: FormField, kind: FieldKind, raw: Any, choices: list[str]) -> Any:
     if kind in (FieldKind.MONEY, FieldKind.RATE):
-        try:
-            value = Decimal(str(raw))
-        except InvalidOperation as exc:
-            raise ValueError("应为数字") from exc
-        if not value.is_finite() or value <= 0:
+        # ASCII digits only; money to the fen, rates to six places (baohan/guarantees/numbers.py).
+        value = decimal_parse(raw, places=AMOUNT_PLACES if kind == FieldKind.MONEY else RATE_PLACES)
+        if value <= 0:
             raise ValueError("应为大于零的数字")
         return str(value)
     if kind == FieldKind.DAYS:
-        if isinstance(raw, bool) or not str(raw).isdigit() or not 1 <= int(str(raw)) <= 3650:
+        try:
+            value_days = integer_parse(raw, max_digits=4)
+        except NumberRefused as exc:
+            raise ValueError(f"应为1至3650之间的天数（{exc}）") from exc
+        if not 1 <= value_days <= 3650:
             raise ValueError("应为1至3650之间的天数")
-        value_days = int(str(raw))
         if choices and str(value_days) not in choices:
             raise ValueError(f"可选值：{'、'.join(choices)}")
         return value_days

@@ -190,7 +190,7 @@ def _certificate_key(certificate: str) -> str:
 def ca_login(request: HttpRequest) -> HttpResponse:
     try:
         answer = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         answer = None
     if not isinstance(answer, dict):
         return JsonResponse(body("invalid", "请求格式错误"), status=400)
@@ -218,7 +218,7 @@ def ca_login(request: HttpRequest) -> HttpResponse:
         if exc.code not in {"nonce_invalid", "locked"}:  # only a presented certificate's failures count
             login_failure_record(request=request, identity=identity_key)
         return _json_error(exc)
-    login_failures_reset(identity=identity_key)
+    login_failures_reset(request=request, identity=identity_key)
     user = ca_account_take(identity=identity)
     perform_login(request, user, redirect_url=settings.LOGIN_REDIRECT_URL)
     return JsonResponse({"redirect": settings.LOGIN_REDIRECT_URL, "enterprise": identity.name})

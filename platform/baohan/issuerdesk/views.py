@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode
@@ -38,6 +38,7 @@ from baohan.claims.services import claim_move
 from baohan.guarantees.errors import DomainError, InvalidInput, NotFound
 from baohan.guarantees.forms import phone_clean
 from baohan.guarantees.models import Order
+from baohan.guarantees.numbers import NumberRefused, decimal_parse
 from baohan.guarantees.selectors import order_taken_by_other_issuer
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.guarantees.states import Actor
@@ -53,7 +54,7 @@ from baohan.issuerdesk.services import (
     issuer_member_of,
     issuer_of_pack,
 )
-from baohan.payments.services import intake, payouts, vouchers
+from baohan.payments.services import confirmations, intake, payouts, vouchers
 from baohan.portal.staff_selectors import INLINE_TYPES, upload_content
 from baohan.rulepacks.models import Issuer, RulePack
 from tenants.selectors import pack_in_force
@@ -218,7 +219,7 @@ def issuer_login_code(request: HttpRequest) -> HttpResponse:
                 messages.error(request, _("该账户已停用，请联系本机构管理员"))
                 return redirect("issuerdesk:login")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            login_failures_reset(identity=phone)
+            login_failures_reset(request=request, identity=phone)
             issuer_login_record(user=user, issuer=desk.issuer, path=request.path)
             return redirect(_next_url(request))
     context = {"phone": mask_phone(phone), "error": error, "next": request.GET.get("next", "")}
@@ -394,10 +395,12 @@ def _rate(request: HttpRequest) -> Decimal:
     if not typed:
         raise InvalidInput("required", _("请填写最终费率"), field="rate")
     try:
-        percent = Decimal(typed)
-    except InvalidOperation as exc:
-        raise InvalidInput("invalid", _("费率请填写数字，例如 3.5"), field="rate") from exc
-    if not percent.is_finite() or not Decimal(0) < percent < Decimal(100) or percent.as_tuple().exponent < -4:  # type: ignore[operator]
+        percent = decimal_parse(typed, places=4, max_digits=8)
+    except NumberRefused as exc:
+        if exc.code == "places":
+            raise InvalidInput("invalid", _("费率应大于0且小于100（%），最多四位小数"), field="rate") from exc
+        raise InvalidInput("invalid", f"{_('费率请填写数字，例如 3.5')}（{exc}）", field="rate") from exc
+    if not Decimal(0) < percent < Decimal(100):
         raise InvalidInput("invalid", _("费率应大于0且小于100（%），最多四位小数"), field="rate")
     return percent / 100
 
@@ -512,10 +515,12 @@ def _amount(request: HttpRequest) -> Decimal:
     if not typed:
         raise InvalidInput("required", _("请填写到账金额"), field="amount")
     try:
-        amount = Decimal(typed)
-    except InvalidOperation as exc:
-        raise InvalidInput("invalid", _("到账金额请填写数字，例如 350.00"), field="amount") from exc
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        amount = decimal_parse(typed)
+    except NumberRefused as exc:
+        if exc.code == "places":
+            raise InvalidInput("invalid", _("到账金额应大于0，最多两位小数"), field="amount") from exc
+        raise InvalidInput("invalid", f"{_('到账金额请填写数字，例如 350.00')}（{exc}）", field="amount") from exc
+    if amount <= 0:
         raise InvalidInput("invalid", _("到账金额应大于0，最多两位小数"), field="amount")
     return amount
 
@@ -546,7 +551,7 @@ def order_payment(request: HttpRequest, desk: Desk, number: str) -> HttpResponse
         _choice(request, "outcome", {"confirmed", "failed"}, _("请选择处理结果"))
         if outcome == "failed":
             return orders.order_payment_fail(order_id=order.pk, actor=desk.actor, reason=_text(request, "reason", 500))
-        return orders.order_payment_confirm(
+        return confirmations.order_payment_confirm(
             order_id=order.pk,
             actor=desk.actor,
             amount=_amount(request),

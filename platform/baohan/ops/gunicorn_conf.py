@@ -11,12 +11,19 @@ Everything comes from the environment (the chart sets it):
 - ``PROMETHEUS_MULTIPROC_DIR``: where workers share metric samples; emptied at start, and a
   dead worker's samples are merged (``mark_process_dead``).
 
+Connections to PostgreSQL: each worker process keeps its own pool of at most
+``DATABASE_POOL_MAX_SIZE`` connections (the settings' ``DATABASES``), opened after the fork (the
+application is not preloaded), so a pod holds at most ``WEB_CONCURRENCY`` x
+``DATABASE_POOL_MAX_SIZE``. With one connection per thread (the chart's default: 4 and 4) no
+request waits for one. A worker that exits closes its pool.
+
 gunicorn's own log lines are JSON like the application's; there is no gunicorn access log (the
 application writes one line per request, with its request id and tenant).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -80,3 +87,15 @@ def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Close this worker's connection pool: PostgreSQL sees its sessions end, not vanish."""
+    from django.db import connections
+
+    for conn in connections.all():
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool is not None:
+            # An exiting worker: nothing left to do about a failure.
+            with contextlib.suppress(Exception):
+                close_pool()

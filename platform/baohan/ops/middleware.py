@@ -1,7 +1,8 @@
 """Health, metrics and request context, in front of every other middleware.
 
 ``HealthMiddleware`` answers ``/healthz`` (the process is alive: no database), ``/readyz`` (the
-database answers ``SELECT 1``; Redis too when ``BAOHAN_READYZ_CHECKS`` names it) and ``/metrics``
+database answers ``SELECT 1``, on a fresh connection after a failed check, so it recovers by
+itself after a PostgreSQL restart; Redis too when ``BAOHAN_READYZ_CHECKS`` names it) and ``/metrics``
 (Prometheus) before the tenant lookup and before the HTTPS redirect, so probes and scrapers reach
 them on any host, the pod's own address included. ``/metrics`` is answered only on
 ``BAOHAN_METRICS_PORT`` when that is set (gunicorn listens there too; the Service the ingress uses
@@ -78,8 +79,20 @@ def _database_check() -> str:
             cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the kind is enough to say
         logger.warning("readiness: database check failed: %s", type(exc).__name__)
+        _database_connection_drop()
         return f"error: {type(exc).__name__}"
     return "ok"
+
+
+def _database_connection_drop() -> None:
+    """Close this thread's connection after a failed check: one broken by a PostgreSQL restart
+    would otherwise be kept (persistent connections) and fail every later check, so /readyz
+    would never recover without restarting the process. The next check connects afresh."""
+    try:
+        connection.close()
+    except Exception as exc:  # noqa: BLE001 - closing a dead connection may fail too; it is dropped anyway
+        logger.debug("readiness: closing the broken connection: %s", type(exc).__name__)
+        connection.connection = None
 
 
 _redis_clients: dict[str, Any] = {}  # one client (and connection pool) per URL and process

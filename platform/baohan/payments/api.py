@@ -23,6 +23,7 @@ from baohan.guarantees.api.issuer import IssuerView
 from baohan.guarantees.api.parsers import StrictJSONParser
 from baohan.guarantees.api.serializers import OrderDetailSerializer
 from baohan.guarantees.errors import InvalidInput, NotFound
+from baohan.guarantees.numbers import AmountField
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import mask_tail
 from baohan.payments.models import Payment, PaymentVoucher, Payout, StatementImport, StatementLine
@@ -378,7 +379,7 @@ class IssuerPayoutPaid(IssuerView):
 class PushLine(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=64)
     booked_at = serializers.DateTimeField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = AmountField(min_value=Decimal("0.01"))
     payer_name = serializers.CharField(max_length=200, allow_blank=True, default="")
     payer_account = serializers.RegexField(r"^[0-9 -]{0,40}$", allow_blank=True, default="")
     payer_bank = serializers.CharField(max_length=200, allow_blank=True, default="")

@@ -5,3 +5,10 @@ class PaymentsConfig(AppConfig):
     name = "baohan.payments"
     label = "payments"
     verbose_name = "资金"
+
+    def ready(self) -> None:
+        from baohan.guarantees.effects import transition_effects_register
+        from baohan.payments.services.payouts import payout_on_refund_approved
+
+        # A surrender approved: the premium is owed back, as a payout made in the same transaction.
+        transition_effects_register(subject="refund", transition="refund_approve", effect=payout_on_refund_approved)

@@ -41,8 +41,9 @@ SUMMARY_LABEL = "合计"
 _CENT = Decimal("0.01")
 _MAX_AMOUNT = Decimal("1000000000000")  # the ledger keeps 14 digits, 2 of them decimals
 # After thousands separators are removed: an optional sign, an optional currency sign, digits.
-_AMOUNT_RE = re.compile(r"([+-]?)\s*[¥￥]?\s*(\d+(?:\.\d*)?|\.\d+)\s*元?")
-_PLAIN_AMOUNT_RE = re.compile(r"(-?)(\d{1,12})(?:\.(\d{1,2})0*)?")
+# Digits are ASCII only, as everywhere (baohan/guarantees/numbers.py): 「１０００」 is refused, not read as 1000.
+_AMOUNT_RE = re.compile(r"([+-]?)\s*[¥￥]?\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*元?")
+_PLAIN_AMOUNT_RE = re.compile(r"(-?)([0-9]{1,12})(?:\.([0-9]{1,2})0*)?")
 _EMPTY_AMOUNTS = frozenset({"", "-", "--", "—", "——", "/"})
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%T", "%c", "%R", "%f")
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gbk": "GBK", "gb18030": "GBK"}

@@ -118,7 +118,7 @@ def staff_login(request: HttpRequest) -> HttpResponse:
             if user is not None and is_staff_member(user):
                 assert isinstance(user, User)
                 login(request, user)
-                login_failures_reset(identity=phone)  # failures count against the phone typed
+                login_failures_reset(request=request, identity=phone)  # failures count against the phone typed
                 staff_login_record(user=user, path=request.path)
                 return redirect(_next_url(request))
             if user is not None:  # a bidder's own password: counted like any failure

@@ -51,7 +51,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
-    # Failed logins are counted in the public schema, so a lockout holds across every centre's host.
+    # Failed logins are kept in the public schema, keyed by centre and sign-in surface (identity/lockout.py).
     "axes",
     "baohan.portal",
     "baohan.ops",
@@ -74,6 +74,8 @@ TENANT_APPS = [
     "baohan.documents",
     "baohan.claims",
     "baohan.issuerdesk",
+    # Tasks queued in the transaction that causes them, relayed to the broker (baohan/outbox/services.py).
+    "baohan.outbox",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     # A request id (X-Request-ID) for log lines; request latency by view and tenant.
     "baohan.ops.middleware.RequestContextMiddleware",
     "baohan.guarantees.api.parsers.RejectNulMiddleware",
+    # JSON bodies over BAOHAN_JSON_MAX_BYTES or nested deeper than BAOHAN_JSON_MAX_DEPTH: 400 (baohan/ops/inputs.py).
+    "baohan.ops.inputs.JsonLimitsMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,14 +122,30 @@ SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 
 # --- Database ------------------------------------------------------------------------
+# Each process keeps a pool of at most DATABASE_POOL_MAX_SIZE connections (psycopg's pool); a
+# request that finds them all busy waits up to DATABASE_POOL_TIMEOUT seconds for one. Connections
+# to PostgreSQL are therefore bounded by processes x DATABASE_POOL_MAX_SIZE, which must stay under
+# the server's max_connections (README, "Connections"). django-tenants forgets the search_path it
+# set when a connection goes back to the pool and sets it again on the first cursor after, so a
+# pooled connection never carries one centre's schema to another.
+# DATABASE_POOL_MAX_SIZE=0: no pool, one connection per thread kept DATABASE_CONN_MAX_AGE seconds.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "4"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "postgresql://postgres@localhost/baohan"),
         engine="django_tenants.postgresql_backend",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=0 if DATABASE_POOL_MAX_SIZE else int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        # Idle connections above min_size are closed after this many seconds.
+        "max_idle": float(os.environ.get("DATABASE_POOL_MAX_IDLE", "300")),
+    }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -157,6 +177,23 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
+# A task is acknowledged when it has run, not when it was received: a worker killed mid-task leaves
+# it to be delivered again (a killed child process at once; a whole worker lost, once Redis's
+# visibility timeout has passed). Every task is safe to run twice (baohan/outbox/services.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longer than any task runs and any countdown waits (the longest: an SMS retry, 60 s), so a slow
+# task is not handed to a second worker; short enough that a lost worker's task is redone soon.
+_CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _CELERY_VISIBILITY_TIMEOUT,
+    # Each worker looks for overdue unacknowledged tasks every quarter of the timeout (at most a
+    # minute): one small Redis query, so a lost worker's task is redone soon after the timeout.
+    "unacked_restore_interval": max(1, min(60, _CELERY_VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 3,
+}
 # One schedule for every centre: each entry runs once and fans out, one task per tenant
 # (baohan/payments/tasks.py).
 CELERY_BEAT_SCHEDULE = {
@@ -184,11 +221,17 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["guarantees.uploads_unattached_sweep"],
     },
     "billing-report-due": {"task": "billing.report_due", "schedule": 86400.0},
+    # Tasks whose relay on commit failed (a broker outage): only centres with a marker are visited.
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": 30.0},
 }
 
 # --- Stripe (online payment where a pack enables it) ----------------------------------------
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
-STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Development signs and checks webhooks with a published secret (README, "Online (Stripe)"); `stripe listen`
+# prints one of its own to set instead. Production refuses this one (baohan/ops/dev_secrets.py).
+STRIPE_WEBHOOK_SECRET = os.environ.get(
+    "STRIPE_WEBHOOK_SECRET", "whsec_dev_only_baohan_published_in_the_readme" if DEBUG else ""
+)
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # only to point at a stand-in of Stripe's API
 STRIPE_CURRENCY = "cny"
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
@@ -263,6 +306,10 @@ USE_I18N = True
 USE_TZ = True
 
 # --- API -----------------------------------------------------------------------------
+# Every JSON body, API or not (baohan/ops/inputs.py): at most this many bytes (Django's own
+# DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MiB) and this many levels of nested arrays and objects.
+BAOHAN_JSON_MAX_BYTES = int(os.environ.get("BAOHAN_JSON_MAX_BYTES", str(2_621_440)))
+BAOHAN_JSON_MAX_DEPTH = int(os.environ.get("BAOHAN_JSON_MAX_DEPTH", "32"))
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -368,18 +415,29 @@ CAPTCHA_IMAGE_SIZE = (120, 40)
 CAPTCHA_LENGTH = 4
 CAPTCHA_TIMEOUT = 5  # minutes
 CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
-# Lockout: five failures on one phone or username lock it for fifteen minutes, whichever host.
+# Lockout (baohan/identity/lockout.py): five failures lock a phone or user name for fifteen
+# minutes on one centre and one sign-in surface only (bidders', /staff/, /issuer/, /admin/,
+# /console/ each count their own); a success clears the account's failures.
 AXES_FAILURE_LIMIT = 5
 AXES_VERBOSE = False
 AXES_COOLOFF_TIME = 0.25  # hours
-# By identity only: bidders of one company share an office IP. Per-IP limits are allauth's rate
-# limits (failed logins per minute per IP), hence axes' warning about ip_address is silenced.
+# Accounts by "<identity>@<schema>:<surface>": bidders of one company share an office IP, so the
+# address is no lockout parameter (axes' warning about it is silenced) but a ceiling of its own:
+# a client whose failures over every centre and surface reach this many within the cool-off is
+# locked out of every sign-in. The address is read like the API's throttles (BAOHAN_TRUSTED_PROXIES).
 AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+BAOHAN_LOCKOUT_CLIENT_LIMIT = int(os.environ.get("BAOHAN_LOCKOUT_CLIENT_LIMIT", "50"))
+AXES_HANDLER = "baohan.identity.lockout.CentreLockoutHandler"
 AXES_USERNAME_CALLABLE = "baohan.identity.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "baohan.identity.lockout.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "baohan.identity.lockout.locked_response"
+# Failed sign-ins are limited by axes alone: allauth's own "login_failed" limit keys a phone sign-in
+# by no login at all (one count per centre: five failures by anyone blocked every bidder there) and
+# reads the address without the trusted proxies. allauth's other limits stand.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 AXES_SENSITIVE_PARAMETERS = [
     "password",
     "password1",

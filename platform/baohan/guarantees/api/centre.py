@@ -19,6 +19,7 @@ from baohan.guarantees.api.common import pack_context
 from baohan.guarantees.api.serializers import SectionSerializer
 from baohan.guarantees.errors import NotFound
 from baohan.guarantees.models import Order
+from baohan.guarantees.numbers import AmountField, AsciiIntegerField
 from baohan.guarantees.opening import section_guarantees_json
 from baohan.guarantees.selectors import (
     GUARANTEE_STATUS_LABELS,
@@ -41,10 +42,10 @@ class SectionInput(serializers.Serializer[Any]):
     project_name = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     project_type = serializers.CharField(max_length=40)
     location = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    deposit_amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    deposit_amount = AmountField(min_value=0)
     deposit_deadline = serializers.DateTimeField()
     opening_time = serializers.DateTimeField()
-    bid_validity_days = serializers.IntegerField(min_value=1, max_value=3650)
+    bid_validity_days = AsciiIntegerField(min_value=1, max_value=3650)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for name in ("deposit_deadline", "opening_time"):

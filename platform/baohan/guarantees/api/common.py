@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,18 @@ class Pages(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        """ASCII digits only, like every number (baohan/guarantees/numbers.py): 「２」 is no page."""
+        number = super().get_page_number(request, paginator)
+        if number not in self.last_page_strings and not str(number).isascii():
+            raise NotFound("页码应为半角数字")
+        return number
+
+    def get_page_size(self, request: Request) -> int | None:
+        if not request.query_params.get(self.page_size_query_param or "", "").isascii():
+            return self.page_size
+        return super().get_page_size(request)
 
 
 def paged_response(view: APIView, request: Request, qs: Any, serializer: Any, context: dict[str, Any]) -> Response:

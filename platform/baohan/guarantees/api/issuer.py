@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -26,6 +25,7 @@ from baohan.guarantees.api.serializers import (
 )
 from baohan.guarantees.errors import TAKEN_BY_OTHER, Conflict, NotFound
 from baohan.guarantees.models import AfterSalesRequest, Invoice, Order, Refund
+from baohan.guarantees.numbers import AmountField, AsciiDecimalField
 from baohan.guarantees.selectors import order_get_for_issuer, order_list_for_issuer, order_taken_by_other_issuer
 from baohan.guarantees.services import aftersales, invoices, orders, refunds
 from baohan.rulepacks.models import OrderState
@@ -74,7 +74,7 @@ class IssuerOrder(IssuerView):
 
 class DecisionInput(serializers.Serializer[Any]):
     approve = serializers.BooleanField()
-    rate = serializers.DecimalField(max_digits=8, decimal_places=6, required=False, allow_null=True, default=None)
+    rate = AsciiDecimalField(max_digits=8, decimal_places=6, required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -99,7 +99,7 @@ class IssuerDecision(IssuerView):
 
 class PaymentInput(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=["confirmed", "failed"])
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, default=None)
+    amount = AmountField(required=False, allow_null=True, default=None)
     paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -109,29 +109,7 @@ class PaymentInput(serializers.Serializer[Any]):
         return attrs
 
 
-class IssuerPayment(IssuerView):
-    field_labels = {"amount": "付款金额", "paid_at": "付款时间", "reason": "原因"}
-
-    @extend_schema(request=PaymentInput, responses={200: OrderDetailSerializer, **ERRORS})
-    def post(self, request: Request, number: str) -> Response:
-        data = PaymentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        order = self.order(number)
-        actor = principal_of(request).actor
-        if v["outcome"] == "failed":
-            order = orders.order_payment_fail(order_id=order.pk, actor=actor, reason=v["reason"])
-        else:
-            if v["amount"] is None:
-                raise serializers.ValidationError({"amount": "请填写付款金额"})
-            order = orders.order_payment_confirm(
-                order_id=order.pk,
-                actor=actor,
-                amount=Decimal(v["amount"]),
-                paid_at=v["paid_at"],
-                reference=v["reference"],
-            )
-        return order_response(request, order)
+# IssuerPayment (confirming a payment is a settlement) is in baohan/payments/api_confirmations.py.
 
 
 class IssueInput(serializers.Serializer[Any]):
@@ -200,17 +178,7 @@ class PayoutInput(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class IssuerRefundPayout(IssuerView):
-    @extend_schema(request=PayoutInput, responses={200: RefundSerializer, **ERRORS})
-    def post(self, request: Request, number: str) -> Response:
-        data = PayoutInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        refund = refunds.refund_payout(
-            refund_id=_own_refund(self.issuer_code, number).pk,
-            actor=principal_of(request).actor,
-            reference=data.validated_data["reference"],
-        )
-        return Response(RefundSerializer(refund).data)
+# IssuerRefundPayout (paying a refund is a payout) is in baohan/payments/api_confirmations.py.
 
 
 class InvoiceAdvanceInput(serializers.Serializer[Any]):

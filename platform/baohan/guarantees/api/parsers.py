@@ -24,7 +24,10 @@ def _has_nul(value: Any) -> bool:
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:  # never reached behind JsonLimitsMiddleware (baohan/ops/inputs.py)
+            raise ParseError("请求内容嵌套过深") from exc
         if _has_nul(data):
             raise ParseError("请求内容含有空字符（\\0），请删除后重试")
         return data

@@ -15,6 +15,7 @@ from django.utils.translation import gettext, gettext_noop
 from baohan.guarantees.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.forms import bank_account_clean, phone_clean, uscc_clean
 from baohan.guarantees.models import Enterprise, Invoice, InvoiceAddress, InvoiceTitle, Order, OrderEvent
+from baohan.guarantees.numbers import NumberRefused, integer_parse
 from baohan.guarantees.services.orders import order_lock, subject_move, transition_check
 from baohan.guarantees.services.refunds import section_bid_opened
 from baohan.guarantees.states import INVOICE_TRANSITIONS, NEW, Actor, ActorKind
@@ -212,9 +213,13 @@ def invoice_address_save(*, enterprise: Enterprise, values: Mapping[str, Any]) -
 
 def _ident(values: Mapping[str, Any], name: str) -> int:
     raw = values.get(name)
-    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit() or len(str(raw)) > 12:
+    try:
+        ident = integer_parse(raw, max_digits=12) if isinstance(raw, int | str) else None
+    except NumberRefused:
+        ident = None
+    if ident is None:
         raise InvalidInput("invalid", "编号应为正整数", field=name)
-    return int(raw)
+    return ident
 
 
 def invoice_request(

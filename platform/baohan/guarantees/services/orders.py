@@ -4,6 +4,10 @@
 checks the transition is allowed from the current state and for the actor, applies the
 change and writes the event row, in one transaction. Two concurrent transitions on one
 order are serialised by the row lock: the second sees the new state and is refused (409).
+
+This module imports neither payments nor documents: what follows a transition in those apps
+(a payout, a policy) is registered by them (``baohan.guarantees.effects``) and runs in the
+transition's transaction; a payment confirmation is a settlement and lives in payments.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from baohan.guarantees.checks import operator_check
+from baohan.guarantees.effects import TransitionDone, transition_effects_run
 from baohan.guarantees.errors import TAKEN_BY_OTHER, Conflict, InvalidInput, NotAllowed, NotFound
 from baohan.guarantees.forms import form_clean
 from baohan.guarantees.models import (
@@ -117,6 +122,11 @@ def subject_move(
         reason=reason,
         data=data,
     )
+    transition_effects_run(
+        done=TransitionDone(
+            order=order, subject=subject, row=row, name=name, from_state=from_state, to_state=row.state, actor=actor
+        )
+    )
 
 
 def order_lock(*, order_id: int) -> Order:
@@ -164,6 +174,17 @@ def order_transition(
             version=version,
             reason=reason,
             data=data,
+        )
+        transition_effects_run(
+            done=TransitionDone(
+                order=order,
+                subject=OrderEvent.Subject.ORDER,
+                row=order,
+                name=name,
+                from_state=from_state,
+                to_state=transition.target,
+                actor=actor,
+            )
         )
     return order
 
@@ -593,51 +614,6 @@ def order_offer_decide(
 # --- payment, issue, abandon, cancel -------------------------------------------------------------
 
 
-def order_payment_confirm(
-    *, order_id: int, actor: Actor, amount: Decimal, paid_at: datetime | None = None, reference: str = ""
-) -> Order:
-    """An issuer (or staff) confirms a payment it received. Unlike a bank line, a confirmation
-    that breaks the rules is refused (and changes nothing): the confirmer fixes and resends it.
-    A confirmation goes through the same settlement as every other payment."""
-    from baohan.payments.models import Payment
-    from baohan.payments.services.settlement import Receipt, receipts_settle
-
-    paid_at = paid_at or timezone.now()
-    order = Order.objects.select_related("section").filter(pk=order_id).first()
-    if order is None or (actor.kind == ActorKind.ISSUER and order.issuer_code != actor.id):
-        raise NotFound("order_not_found", "订单不存在")
-    transition_check(machine=TRANSITIONS, name="confirm_payment", state=order.state, actor=actor)
-    if amount != order.payable_amount:
-        raise InvalidInput(
-            "amount_mismatch", f"付款金额 {amount} 与应付金额 {order.payable_amount} 不一致", field="amount"
-        )
-    if paid_at > order.section.deposit_deadline:
-        raise Conflict("payment_late", "付款时间晚于保证金缴纳截止时间", field="paid_at")
-    if paid_at > timezone.now() + timedelta(minutes=5):
-        raise InvalidInput("invalid", "付款时间不能晚于当前时间", field="paid_at")
-    source = f"{actor.kind.value}:{actor.id}:{reference.strip() or order.number}"
-    with transaction.atomic():
-        result = receipts_settle(
-            receipts=[
-                Receipt(
-                    channel=Payment.Channel.MANUAL,
-                    source_ref=source[:80],
-                    order_id=order.pk,
-                    amount=amount,
-                    paid_at=paid_at,
-                    payer_checked=False,
-                )
-            ],
-            actor=actor,
-        )
-        if result.skipped:
-            raise Conflict("payment_known", "该付款已确认过")
-        order = Order.objects.get(pk=order_id)
-        if order.state != OrderState.AWAITING_ISSUE:
-            raise Conflict("illegal_transition", f"当前状态（{order.state}）不能确认付款")
-    return order
-
-
 def order_payment_fail(*, order_id: int, actor: Actor, reason: str) -> Order:
     if not reason.strip():
         raise InvalidInput("required", "请填写原因", field="reason")
@@ -671,14 +647,7 @@ def order_issue(*, order_id: int, actor: Actor, guarantee_number: str = "") -> O
                 )
         except IntegrityError as exc:
             raise Conflict("guarantee_number_taken", "保函编号已被使用", field="guarantee_number") from exc
-        transaction.on_commit(lambda: _policy_soon(order_id))
         return issued
-
-
-def _policy_soon(order_id: int) -> None:
-    from baohan.documents.tasks import policy_generate_task
-
-    policy_generate_task.delay(order_id)
 
 
 def order_abandon(

@@ -218,33 +218,15 @@ def refund_review(*, refund_id: int, actor: Actor, approve: bool, reason: str = 
         if not approve and not reason.strip():
             raise InvalidInput("required", "请填写拒绝原因", field="reason")
         refund.review_reason = reason[:500]
+        # Approved, the premium is owed back: payments registers the payout for "refund_approve"
+        # (baohan.guarantees.effects), made in this transaction.
         _refund_move(refund=refund, name="refund_approve" if approve else "refund_refuse", actor=actor, reason=reason)
-        if approve:  # the premium is now owed back: a payout, with its ledger legs
-            from baohan.payments.services.payouts import payout_for_surrender
-
-            payout_for_surrender(refund=refund, actor=actor)
-    return refund
-
-
-def refund_payout(*, refund_id: int, actor: Actor, reference: str = "") -> Refund:
-    """The issuer paid the surrender's refund: its payout is marked paid (which completes the refund)."""
-    from baohan.payments.services.payouts import payout_mark_paid
-
-    with transaction.atomic():
-        refund = _refund_lock(refund_id)
-        if actor.kind == ActorKind.ISSUER and refund.order.issuer_code != actor.id:
-            raise NotFound("refund_not_found", "退保申请不存在")
-        transition_check(machine=REFUND_TRANSITIONS, name="refund_payout", state=refund.state, actor=actor)
-        payout = getattr(refund, "payout", None)
-        if payout is None:
-            raise Conflict("payout_missing", "该退保没有待退款记录")
-        payout_mark_paid(payout_id=payout.pk, actor=actor, reference=reference or refund.number)
-        refund.refresh_from_db()
     return refund
 
 
 def refund_complete(*, refund_id: int, actor: Actor, reference: str) -> Refund:
-    """The refund's money went back (its payout is paid): 退保完成, and the order is surrendered."""
+    """The refund's money went back (its payout is paid): 退保完成, and the order is surrendered.
+    Called by payments when the refund's payout is paid (``payout_settle``)."""
     with transaction.atomic():
         refund = _refund_lock(refund_id)
         refund.payout_reference = reference[:64]

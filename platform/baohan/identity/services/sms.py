@@ -138,10 +138,10 @@ def sms_message_queue(*, phone: str, template: str, params: dict[str, str], text
         backend=backend,
         expires_at=timezone.now() + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
     )
-    from baohan.identity.tasks import sms_deliver_task
+    from baohan.outbox.services import outbox_enqueue
 
-    message_id = str(message.id)
-    transaction.on_commit(lambda: sms_deliver_task.delay(message_id))
+    # Queued in the message's own transaction (the outbox): a broker outage delays it, never loses it.
+    outbox_enqueue(task="identity.sms_deliver", args=[str(message.id)])
     return message
 
 

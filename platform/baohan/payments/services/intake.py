@@ -25,6 +25,7 @@ from baohan.guarantees.models import Order
 from baohan.guarantees.services.orders import REMARK_ALPHABET, account_digest
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import encrypt, mask_tail
+from baohan.outbox.services import outbox_enqueue
 from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
 from baohan.payments.models import (
     BankPushKey,
@@ -210,19 +211,18 @@ def statement_lines_store(
         batch.lines_new = len(new)
         batch.save(update_fields=["lines_new"])
         if new:
-            transaction.on_commit(_match_soon)
+            _match_soon()
     return ImportResult(batch, len(lines), len(new))
+
+
+def _match_soon() -> None:
+    """Queue matching in this transaction (the outbox): it runs once the lines are committed."""
+    outbox_enqueue(task="payments.statements_match")
 
 
 def _statistics_refresh() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE payments_statementline, payments_openline")
-
-
-def _match_soon() -> None:
-    from baohan.payments.tasks import statements_match_task
-
-    statements_match_task.delay()
 
 
 def statement_import_file(

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 STRIPE_TYPES = {OnlineChannel.CARD: "card", OnlineChannel.ALIPAY: "alipay", OnlineChannel.WECHAT_PAY: "wechat_pay"}
 FUTURE_SKEW_SECONDS = 5
 PAYOUT_MAX_ATTEMPTS = 5
+NOT_OURS = frozenset({"unknown session", "unknown refund"})
 
 
 class WebhookRefused(Exception):
@@ -145,8 +146,8 @@ def webhook_event_verify(*, payload: bytes, signature: str) -> Any:
             return stripe.Webhook.construct_event(
                 payload.decode("utf-8"), signature, secret, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
             )
-        except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
-            refusal = exc
+        except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+            refusal = exc  # AttributeError, TypeError: signed, but not an event object (e.g. a JSON list)
     raise WebhookRefused(str(refusal)) from refusal
 
 
@@ -154,18 +155,27 @@ def webhook_handle(*, payload: bytes, signature: str) -> str:
     """Verify, then handle the event once (its id is stored in the same transaction)."""
     event = webhook_event_verify(payload=payload, signature=signature)
     data = json.loads(payload)
-    obj = data.get("data", {}).get("object", {})
-    metadata = obj.get("metadata") or {}
+    obj = data.get("data") if isinstance(data, dict) else None
+    obj = obj.get("object") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict) or not isinstance(event.id, str) or not isinstance(event.type, str):
+        raise WebhookRefused("not an event with an object")
+    given_metadata = obj.get("metadata")
+    metadata: dict[str, Any] = given_metadata if isinstance(given_metadata, dict) else {}
     if metadata.get("schema") and metadata.get("schema") != connection.schema_name:
         return "ignored: another centre's event"
     try:
         with transaction.atomic():
             record = StripeEvent.objects.create(event_id=event.id, type=event.type)
             outcome = _event_apply(event_type=event.type, obj=obj, created=int(data.get("created") or 0))
+            if outcome in NOT_OURS:  # another centre's session or refund (one Stripe account): nothing kept here
+                transaction.set_rollback(True)
+                return outcome
             record.outcome = outcome[:200]
             record.save(update_fields=["outcome"])
     except IntegrityError:
         return "duplicate event"
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a field of an unexpected shape
+        raise WebhookRefused(f"malformed event: {type(exc).__name__}") from exc
     return outcome
 
 
@@ -197,10 +207,11 @@ def _event_apply(*, event_type: str, obj: dict[str, Any], created: int) -> str:
         )
         return ",".join(sorted(result.outcomes)) or "already settled"
     if event_type in ("refund.updated", "refund.created", "charge.refund.updated"):
-        payout = Payout.objects.filter(reference=obj.get("id", "")).first()
+        refund_id = str(obj.get("id") or "")
+        payout = Payout.objects.filter(reference=refund_id).first() if refund_id else None  # never a blank reference
         if payout is None:
             return "unknown refund"
-        return _refund_status_apply(payout_id=payout.pk, status=str(obj.get("status", "")), refund_id=obj["id"])
+        return _refund_status_apply(payout_id=payout.pk, status=str(obj.get("status", "")), refund_id=refund_id)
     return f"ignored: {event_type}"
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from baohan.guarantees.effects import TransitionDone
 from baohan.guarantees.errors import Conflict, InvalidInput, NotFound
 from baohan.guarantees.models import OrderEvent, Refund
-from baohan.guarantees.services.orders import number_make, order_event_record, row_id_next
-from baohan.guarantees.states import Actor, ActorKind
+from baohan.guarantees.services.orders import number_make, order_event_record, row_id_next, transition_check
+from baohan.guarantees.services.refunds import refund_complete
+from baohan.guarantees.states import REFUND_TRANSITIONS, Actor, ActorKind
 from baohan.payments.models import LedgerEntry, Payment, Payout
 from tenants.selectors import pack_in_force
 
@@ -64,6 +66,11 @@ def payout_for_surrender(*, refund: Refund, actor: Actor) -> Payout:
     return payout
 
 
+def payout_on_refund_approved(done: TransitionDone) -> None:
+    """Registered for the refund transition "refund_approve" (``PaymentsConfig.ready``)."""
+    payout_for_surrender(refund=done.row, actor=done.actor)
+
+
 def payout_settle(*, payout: Payout, actor: Actor, reference: str) -> Payout:
     """Mark a locked payout paid: its ledger legs, its event, and the surrender it belongs to."""
     if payout.state not in (Payout.State.DUE, Payout.State.SENDING, Payout.State.FAILED):
@@ -78,8 +85,6 @@ def payout_settle(*, payout: Payout, actor: Actor, reference: str) -> Payout:
         payout=payout, transition="payout_paid", actor=actor, from_state=from_state, data={"reference": reference[:64]}
     )
     if payout.refund_id is not None:
-        from baohan.guarantees.services.refunds import refund_complete
-
         refund_complete(refund_id=payout.refund_id, actor=actor, reference=reference)
     return payout
 
@@ -93,3 +98,18 @@ def payout_mark_paid(*, payout_id: int, actor: Actor, reference: str) -> Payout:
         if payout.method == Payout.Method.ONLINE and actor.kind != ActorKind.SYSTEM:
             raise Conflict("payout_online", "在线支付的退款按原路退回，由系统处理")
         return payout_settle(payout=payout, actor=actor, reference=reference.strip())
+
+
+def refund_payout(*, refund_id: int, actor: Actor, reference: str = "") -> Refund:
+    """The issuer paid the surrender's refund: its payout is marked paid (which completes the refund)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("order").filter(pk=refund_id).first()
+        if refund is None or (actor.kind == ActorKind.ISSUER and refund.order.issuer_code != actor.id):
+            raise NotFound("refund_not_found", "退保申请不存在")
+        transition_check(machine=REFUND_TRANSITIONS, name="refund_payout", state=refund.state, actor=actor)
+        payout = getattr(refund, "payout", None)
+        if payout is None:
+            raise Conflict("payout_missing", "该退保没有待退款记录")
+        payout_mark_paid(payout_id=payout.pk, actor=actor, reference=reference or refund.number)
+        refund.refresh_from_db()
+    return refund

@@ -565,14 +565,9 @@ def _voucher_line_link(*, payment_id: int, receipt: Receipt, actor: Actor, versi
 
 
 def _after_commit(payment_ids: list[int]) -> None:
-    """Tell the bidders (and start issuance for paid orders) once the money is on record."""
-    from baohan.payments.tasks import payments_settled_task
+    """Tell the bidders once the money is on record: the texts' task is queued in this
+    transaction (the outbox), so it is sent if and only if the settlement commits."""
+    from baohan.outbox.services import outbox_enqueue
 
-    chunks = [payment_ids[i : i + 500] for i in range(0, len(payment_ids), 500)]
-    for chunk in chunks:
-        # The ids are not worth a log line each (``argsrepr``); the count is.
-        transaction.on_commit(
-            lambda chunk=chunk: payments_settled_task.apply_async(  # type: ignore[misc]
-                (chunk,), argsrepr=f"[{len(chunk)} payments]"
-            )
-        )
+    for i in range(0, len(payment_ids), 500):
+        outbox_enqueue(task="payments.settled", args=[payment_ids[i : i + 500]])

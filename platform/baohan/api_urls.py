@@ -1,4 +1,6 @@
-"""``/api/v1/``: bidder, trading centre (``centre/``) and issuer (``issuer/``) endpoints."""
+"""``/api/v1/``: bidder, trading centre (``centre/``) and issuer (``issuer/``) endpoints of every app.
+
+Composed here, above the apps, so that ``baohan.guarantees`` need not import payments or documents."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -8,6 +10,7 @@ from baohan.documents import api as documents
 from baohan.guarantees.api import bidder, centre, issuer
 from baohan.identity import api as identity
 from baohan.payments import api as payments
+from baohan.payments import api_confirmations as confirmations
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -59,11 +62,11 @@ urlpatterns = [
     path("issuer/orders/", issuer.IssuerOrders.as_view()),
     path("issuer/orders/<str:number>", issuer.IssuerOrder.as_view()),
     path("issuer/orders/<str:number>/decision", issuer.IssuerDecision.as_view()),
-    path("issuer/orders/<str:number>/payment", issuer.IssuerPayment.as_view()),
+    path("issuer/orders/<str:number>/payment", confirmations.IssuerPayment.as_view()),
     path("issuer/orders/<str:number>/issue", issuer.IssuerIssue.as_view()),
     path("issuer/refunds/", issuer.IssuerRefunds.as_view()),
     path("issuer/refunds/<str:number>/decision", issuer.IssuerRefundDecision.as_view()),
-    path("issuer/refunds/<str:number>/payout", issuer.IssuerRefundPayout.as_view()),
+    path("issuer/refunds/<str:number>/payout", confirmations.IssuerRefundPayout.as_view()),
     path("issuer/invoices/", issuer.IssuerInvoices.as_view()),
     path("issuer/invoices/<int:invoice_id>", issuer.IssuerInvoiceAdvance.as_view()),
     path("issuer/after-sales/", issuer.IssuerAfterSales.as_view()),

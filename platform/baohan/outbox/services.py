@@ -1,0 +1,222 @@
+"""Tasks queued in the same transaction as the change that causes them, then relayed to the broker.
+
+``outbox_enqueue`` writes an ``OutboxMessage`` row in the centre's schema and, once per
+transaction, an ``OutboxPending`` marker in the public schema (same transaction, same connection).
+A transaction rolled back leaves neither, so nothing is sent. Then:
+
+1. On commit, the rows this transaction wrote are published (best effort) and deleted; when all
+   are out, the marker goes too.
+2. If the broker was down (or the process died before step 1), the rows and the marker stay. The
+   periodic sweep (``outbox.sweep``, beat, public schema) reads the marker table only, skips markers
+   younger than ``SETTLE_SECONDS`` (step 1 is handling them), and relays the centres they name.
+   An idle platform costs one indexed query per tick, whatever the number of centres.
+
+Delivery is at least once: a row published whose delete did not commit is published again. Every
+task queued here is therefore safe to run twice (its effect is keyed by a row in the centre's
+schema: one ``Policy`` per order, an ``SmsMessage`` leaves ``queued`` once, one ``OrderNotice`` per
+order and code, Stripe refunds carry the payout's idempotency key). A publish carries the centre's
+schema the way every task here does (tenant-schemas-celery's header, set from the connection).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django import db
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from baohan.ops.models import OutboxPending
+from baohan.outbox.models import OutboxMessage
+from tenants.db import connection
+
+log = logging.getLogger(__name__)
+
+SETTLE_SECONDS = 10  # a marker younger than this is left to its transaction's own on-commit relay
+RELAY_BATCH = 500
+
+
+class OutboxOutsideCentre(RuntimeError):
+    """A task was queued in the outbox without a centre (the outbox lives in a centre's schema)."""
+
+
+@dataclass
+class _OnCommitRelay:
+    """The on-commit relay of one transaction: the rows it wrote and its marker."""
+
+    schema_name: str
+    marker_id: int
+    ids: list[int] = field(default_factory=list)
+
+    def __call__(self) -> None:
+        previous = connection.tenant
+        switched = connection.schema_name != self.schema_name  # the transaction moved to another centre
+        if switched:
+            from tenants.models import Tenant
+
+            connection.set_tenant(Tenant.objects.get(schema_name=self.schema_name))
+        try:
+            outbox_relay(ids=self.ids)
+            if not OutboxMessage.objects.filter(pk__in=self.ids).exists():
+                OutboxPending.objects.filter(pk=self.marker_id).delete()
+        except Exception as exc:
+            if _eager():
+                raise  # tasks run inline (tests, no broker): their errors are the caller's, as before
+            # The rows and the marker stay: the sweep sends them once the broker is back.
+            log.warning("outbox: relay on commit failed in %s: %s", self.schema_name, type(exc).__name__)
+        finally:
+            if switched:
+                connection.set_tenant(previous)
+
+
+def _eager() -> bool:
+    from baohan.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def outbox_enqueue(*, task: str, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None) -> OutboxMessage:
+    """Queue ``task`` to run (in this centre's schema) once the current transaction commits."""
+    schema = connection.schema_name
+    if schema == get_public_schema_name():
+        raise OutboxOutsideCentre(f"{task} was queued without a centre")
+    if not db.connection.in_atomic_block:
+        with transaction.atomic():
+            return outbox_enqueue(task=task, args=args, kwargs=kwargs)
+    row = OutboxMessage.objects.create(task=task, args=list(args), kwargs=dict(kwargs or {}))
+    # One relay (and one marker) per atomic block: a relay registered in this very block is reused.
+    block = set(db.connection.savepoint_ids)
+    relay = next(
+        (
+            c
+            for sids, c, *_ in db.connection.run_on_commit
+            if sids == block and isinstance(c, _OnCommitRelay) and c.schema_name == schema
+        ),
+        None,
+    )
+    if relay is None:
+        marker = OutboxPending.objects.create(schema_name=schema)
+        relay = _OnCommitRelay(schema_name=schema, marker_id=marker.pk)
+        transaction.on_commit(relay)
+    relay.ids.append(row.pk)
+    return row
+
+
+_TASK_IMPORTS = threading.Lock()
+
+
+_producers = threading.local()  # per thread: a broker connection that fails fast when the broker is down
+
+
+def _producer() -> Any:
+    """This thread's producer on a connection that tries the broker once (not for seconds, as the
+    shared pool does): a web request's commit is not held up by a broker outage."""
+    from baohan.celery import app
+
+    url = app.conf.broker_url
+    cached = getattr(_producers, "value", None)
+    if cached is None or cached[0] != url:
+        _producer_drop()
+        conn = app.connection_for_write(transport_options={"max_retries": 0})
+        cached = _producers.value = (url, conn, app.amqp.Producer(conn))
+    return cached[2]
+
+
+def _producer_drop() -> None:
+    cached = getattr(_producers, "value", None)
+    _producers.value = None
+    if cached is not None:
+        try:
+            cached[1].release()
+        except Exception as exc:  # noqa: BLE001 - a broken connection is dropped either way
+            log.debug("outbox: dropping the broker connection: %s", type(exc).__name__)
+
+
+def _publish(row: OutboxMessage) -> None:
+    from baohan.celery import app
+
+    if row.task not in app.tasks:  # a web process: the apps' task modules are imported on first use
+        # One thread at a time: a second thread's import returns at once, before the first's has
+        # registered the tasks (a threaded server's burst got NotRegistered, a 500).
+        with _TASK_IMPORTS:
+            app.loader.import_default_modules()
+    task = app.tasks[row.task]
+    task_id = f"outbox-{connection.schema_name}-{row.pk}"
+    if _eager():
+        task.apply_async(args=row.args, kwargs=row.kwargs, task_id=task_id)
+        return
+    try:
+        # One reconnection (a connection broken by a broker restart), then give up: the row waits
+        # for the sweep.
+        task.apply_async(
+            args=row.args,
+            kwargs=row.kwargs,
+            task_id=task_id,
+            producer=_producer(),
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0},
+        )
+    except Exception:
+        _producer_drop()
+        raise
+
+
+def outbox_relay(*, ids: Sequence[int] | None = None, limit: int = RELAY_BATCH) -> int:
+    """Publish this centre's unsent rows (only ``ids`` when given) and delete them; how many went.
+    Rows another relay is publishing are skipped (it holds their locks). Stops at the first
+    refusal of the broker, counting the attempt on that row."""
+    sent = 0
+    with transaction.atomic():
+        rows = OutboxMessage.objects.select_for_update(skip_locked=True).order_by("id")
+        if ids is not None:
+            rows = rows.filter(pk__in=list(ids))
+        for row in list(rows[:limit]):
+            try:
+                _publish(row)
+            except Exception as exc:
+                if _eager():
+                    raise
+                OutboxMessage.objects.filter(pk=row.pk).update(
+                    attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:300]
+                )
+                log.warning("outbox: broker refused %s#%s: %s", row.task, row.pk, type(exc).__name__)
+                break
+            OutboxMessage.objects.filter(pk=row.pk).delete()
+            sent += 1
+    return sent
+
+
+def outbox_sweep(*, settle_seconds: int = SETTLE_SECONDS) -> dict[str, int]:
+    """Relay the centres named by markers older than ``settle_seconds`` (run in ``public``)."""
+    from tenants.models import Tenant
+
+    cutoff = timezone.now() - timedelta(seconds=settle_seconds)
+    markers: dict[str, list[int]] = defaultdict(list)
+    for pk, schema in OutboxPending.objects.filter(created_at__lt=cutoff).values_list("pk", "schema_name")[:5000]:
+        markers[schema].append(pk)
+    relayed: dict[str, int] = {}
+    for schema, marker_ids in markers.items():
+        tenant = Tenant.objects.filter(schema_name=schema).first()
+        if tenant is None:
+            OutboxPending.objects.filter(pk__in=marker_ids).delete()
+            continue
+        with tenant_context(tenant):
+            try:
+                relayed[schema] = outbox_relay()
+                left = OutboxMessage.objects.exists()
+            except Exception as exc:
+                if _eager():
+                    raise
+                log.warning("outbox: sweep of %s failed: %s", schema, type(exc).__name__)
+                continue
+        if not left:  # only the markers read above: one written meanwhile stays for the next tick
+            OutboxPending.objects.filter(pk__in=marker_ids).delete()
+    return relayed
