@@ -7,6 +7,7 @@ a real PostgreSQL. The figure for the README: 0 cross-centre and 0 cross-surface
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 
 from baohan.identity.lockout import LOCKED_MESSAGE
@@ -333,3 +335,79 @@ def test_a_name_longer_than_the_key_column_is_counted_not_refused() -> None:
     assert statuses == [200] * 4 + [429]
     connection.set_schema_to_public()
     assert AccessAttempt.objects.get().username.startswith("sha256:")
+
+
+# --- who one client is, and one account however its phone is typed ----------------------------------------
+
+
+def staff_failures_from(host: str, addresses: Callable[[int], str], count: int) -> None:
+    """``count`` wrong staff passwords, each for a phone nobody has and from ``addresses(i)``: never
+    two on one account, so only the client's ceiling can lock."""
+    for i in range(count):
+        response = staff_in(client(host, addresses(i)), phone_make(fresh_n()), WRONG)
+        assert not locked(response), (i, addresses(i))
+
+
+def client_count(key: str) -> int:
+    connection.set_schema_to_public()
+    return sum(AccessAttempt.objects.filter(ip_address=key).values_list("failures_since_start", flat=True))
+
+
+def test_addresses_of_one_ipv6_64_are_one_client() -> None:
+    """A client rotating through its own IPv6 /64, a new address and a new account for each failure,
+    reaches the ceiling as one address would; the neighbouring /64 is another client."""
+    limit = settings.BAOHAN_LOCKOUT_CLIENT_LIMIT
+    host = "benxi.localhost"
+    victim_phone = phone_make(fresh_n())
+    staff_make("benxi", victim_phone)
+    staff_failures_from(host, lambda i: f"2001:db8:7:1:{i + 1:x}:{i * 7919 % 0x10000:x}::{i + 2:x}", limit - 1)
+    assert client_count("2001:db8:7:1::") == limit - 1
+    # The failure that reaches the ceiling, from an address of the /64 not used yet, is answered as
+    # locked, and so is the right password from any other address of it.
+    assert locked(staff_in(client(host, "2001:db8:7:1:ffff:ffff:ffff:fffe"), phone_make(fresh_n()), WRONG))
+    assert locked(staff_in(client(host, "2001:db8:7:1::abcd"), victim_phone, PASSWORD))
+    # The next /64 is not concerned.
+    assert signed_in(staff_in(client(host, "2001:db8:7:2::1"), victim_phone, PASSWORD))
+    # An operator unlocks the network by its first address, as axes stores it.
+    call_command("axes_reset_ip", "2001:db8:7:1::", stdout=io.StringIO())
+    assert client_count("2001:db8:7:1::") == 0
+    assert signed_in(staff_in(client(host, "2001:db8:7:1::abcd"), victim_phone, PASSWORD))
+
+
+def test_an_ipv4_mapped_address_counts_as_its_ipv4_address() -> None:
+    """Failures alternately from ``::ffff:a.b.c.d`` and ``a.b.c.d`` count as one client's, stored
+    under the IPv4 address, and the ceiling locks both spellings; the neighbouring address signs in."""
+    limit = settings.BAOHAN_LOCKOUT_CLIENT_LIMIT
+    host = "xinjiang.localhost"
+    plain, mapped = "192.0.2.77", "::ffff:192.0.2.77"
+    victim_phone = phone_make(fresh_n())
+    staff_make("xinjiang", victim_phone)
+    staff_failures_from(host, lambda i: mapped if i % 2 == 0 else plain, limit - 1)
+    assert client_count(plain) == limit - 1
+    assert locked(staff_in(client(host, plain), phone_make(fresh_n()), WRONG))
+    assert locked(staff_in(client(host, mapped), victim_phone, PASSWORD))
+    assert locked(staff_in(client(host, plain), victim_phone, PASSWORD))
+    assert signed_in(staff_in(client(host, "192.0.2.78"), victim_phone, PASSWORD))
+
+
+def test_a_phone_counts_as_one_account_however_it_is_typed() -> None:
+    """The bidders' API token with the phone typed with spaces, +86, 0086 and hyphens: it signs in as the
+    account, and wrong passwords in every spelling count toward that one account's lock, which then
+    refuses the right password in every spelling, on the password page too."""
+    code = "benxi"
+    host = f"{code}.localhost"
+    phone = bidder_make(code, fresh_n())
+    spaced = f"{phone[:3]} {phone[3:7]} {phone[7:]}"
+    spellings = [spaced, f"+86 {spaced}", f"+86{phone}", f"0086-{phone[:3]}-{phone[3:7]}-{phone[7:]}"]
+    for typed in spellings:
+        assert signed_in(bidder_token(client(host, address()), typed, BIDDER_PASSWORD)), typed
+    c = client(host, address())
+    for typed in spellings:  # four failures, one per spelling: not locked yet
+        assert not locked(bidder_token(c, typed, WRONG)), typed
+    connection.set_schema_to_public()
+    keys = AccessAttempt.objects.values_list("username", "failures_since_start")
+    assert list(keys) == [(f"{phone}@{code}:bidder", 4)]
+    assert locked(bidder_token(c, phone, WRONG))  # the fifth, typed plainly, locks
+    for typed in [*spellings, phone]:
+        assert locked(bidder_token(client(host, address()), typed, BIDDER_PASSWORD)), typed
+    assert locked(bidder_web(client(host, address()), phone, BIDDER_PASSWORD))

@@ -4,10 +4,13 @@ per sign-in surface and per account, plus a ceiling per client across every cent
 - An account's key is ``<identity>@<schema>:<surface>`` (``username_of``, axes'
   ``AXES_USERNAME_CALLABLE``): five failures for a phone on one centre's bidder sign-in lock that
   phone there only; the same phone on another centre, or on the same centre's staff or issuer
-  sign-in, or a name on ``/admin/`` or ``/console/``, counts on its own.
-- A client (the address ``client_ip`` reads, as the API's throttles do) whose failures over all
-  centres and surfaces reach ``BAOHAN_LOCKOUT_CLIENT_LIMIT`` within the cool-off is locked out of
-  every sign-in (``CentreLockoutHandler``): one client cannot try many accounts on many centres.
+  sign-in, or a name on ``/admin/`` or ``/console/``, counts on its own. A mobile number counts as
+  one identity however it is typed (``identity_clean``: ``138 0013 8000``, ``+86 13800138000``).
+- A client whose failures over all centres and surfaces reach ``BAOHAN_LOCKOUT_CLIENT_LIMIT``
+  within the cool-off is locked out of every sign-in (``CentreLockoutHandler``): one client cannot
+  try many accounts on many centres. A client is an IPv4 address, or an IPv6 /64 network (what one
+  subscriber is routed), so rotating addresses inside one's own /64 buys no more guesses
+  (``client_ip``, axes' ``AXES_CLIENT_IP_CALLABLE``; the key is what axes stores as the address).
 - A success clears the account's failures (never the client's: a sign-in to one's own account
   does not buy more guesses at others').
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from typing import Any
 
 from axes.attempts import get_cool_off_threshold
@@ -31,6 +35,7 @@ from django.shortcuts import render
 
 from baohan.guarantees.api.errors import body
 from baohan.guarantees.errors import TooMany
+from baohan.guarantees.forms import phone_clean
 from baohan.identity.clients import client_address
 from tenants.db import connection
 
@@ -40,6 +45,9 @@ LOCKED_MESSAGE = "登录失败次数过多，账户已锁定15分钟，请稍后
 SURFACES = (("/admin/", "admin"), ("/console/", "console"), ("/staff/", "staff"), ("/issuer/", "issuer"))
 BIDDER = "bidder"
 _KEY_MAX = 255  # axes' username column
+IPV6_CLIENT_PREFIX = 64  # an IPv6 client is its /64: one subscriber's LAN, freely rotated within
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+_COUNTRY_PREFIXES = ("", "+86", "0086", "86")
 
 
 def surface_of(request: Any) -> str:
@@ -50,11 +58,25 @@ def surface_of(request: Any) -> str:
     return BIDDER
 
 
+def identity_clean(value: str) -> str:
+    """The identity a sign-in counts against: a mainland mobile number as its eleven digits however
+    it was typed (spaces, hyphens, ``+86`` or ``0086`` in front), anything else stripped."""
+    value = value.strip()
+    digits = _PHONE_SEPARATORS.sub("", value)
+    for prefix in _COUNTRY_PREFIXES:
+        if digits.startswith(prefix):
+            try:
+                return phone_clean(digits[len(prefix) :])
+            except ValueError:
+                continue
+    return value
+
+
 def lockout_key(*, request: Any, identity: str) -> str:
     """``<identity>@<schema>:<surface>``: the schema and surface never contain ``@``, so two keys
-    are equal only for the same identity on the same centre and surface."""
+    are equal only for the same identity (``identity_clean``) on the same centre and surface."""
     suffix = f"@{connection.schema_name}:{surface_of(request)}"
-    identity = identity.strip()
+    identity = identity_clean(identity)
     if len(identity) + len(suffix) > _KEY_MAX:
         identity = "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
     return identity + suffix
@@ -78,13 +100,24 @@ def username_of(request: Any, credentials: dict[str, Any] | None) -> str:
     return lockout_key(request=request, identity=identity_of(request, credentials))
 
 
+def client_key(address: str) -> str:
+    """The client an address belongs to: an IPv4 address itself (an IPv4-mapped IPv6 address is
+    its IPv4 address), an IPv6 address its /64 network's first address; raises ValueError."""
+    ip = ipaddress.ip_address(address.strip())
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False).network_address)
+    return str(ip)
+
+
 def client_ip(request: Any) -> str | None:
-    """The client address, as the API's throttles and SMS limits read it (``BAOHAN_TRUSTED_PROXIES``);
-    anything that is not an address falls back to the peer's."""
+    """The client (``client_key``) of the address the API's throttles and SMS limits read
+    (``BAOHAN_TRUSTED_PROXIES``); anything that is not an address falls back to the peer's."""
     request = getattr(request, "_request", request)  # a REST framework request wraps Django's
     for candidate in (client_address(request), request.META.get("REMOTE_ADDR")):
         try:
-            return str(ipaddress.ip_address(str(candidate).strip()))
+            return client_key(str(candidate))
         except ValueError:
             continue
     return None
@@ -136,7 +169,8 @@ def locked_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResp
 
 
 def login_failure_record(*, request: HttpRequest, identity: str) -> None:
-    user_login_failed.send(sender=__name__, credentials={"username": identity}, request=request)
+    """Count a failure against the identity (``identity_clean``) on this centre and surface."""
+    user_login_failed.send(sender=__name__, credentials={"username": identity_clean(identity)}, request=request)
 
 
 def login_failures_reset(*, request: HttpRequest, identity: str) -> None:
@@ -147,5 +181,5 @@ def login_failures_reset(*, request: HttpRequest, identity: str) -> None:
 
 def login_locked_check(*, request: HttpRequest, identity: str) -> None:
     """Refuse before checking anything when the identity here, or the client anywhere, is locked."""
-    if AxesProxyHandler.is_locked(request, {"username": identity}):
+    if AxesProxyHandler.is_locked(request, {"username": identity_clean(identity)}):
         raise TooMany("locked", LOCKED_MESSAGE)

@@ -355,7 +355,7 @@ def password_login_for_token(*, request: Any, login: str, password: str) -> Abst
     count towards the lockout like the sign-in page's."""
     from django.contrib.auth import authenticate
 
-    from baohan.identity.lockout import login_locked_check
+    from baohan.identity.lockout import identity_clean, login_locked_check
 
     _method_required(LoginMethod.PASSWORD)
     login = login.strip()
@@ -363,14 +363,16 @@ def password_login_for_token(*, request: Any, login: str, password: str) -> Abst
         raise InvalidInput("required", "请填写手机号码", field="phone", label="手机号码")
     if not password:
         raise InvalidInput("required", "请填写密码", field="password", label="密码")
-    login_locked_check(request=request, identity=login)
+    # One identity for the lock check, the sign-in and the failure axes records: a phone however typed.
+    identity = identity_clean(login)
+    login_locked_check(request=request, identity=identity)
     try:
-        credentials = {"phone": phone_clean(login)}
+        credentials = {"phone": phone_clean(identity)}
     except ValueError:
         credentials = {"username": login}
     user = authenticate(request, password=password, **credentials)
     if user is None:
-        login_locked_check(request=request, identity=login)  # this failure may have locked it
+        login_locked_check(request=request, identity=identity)  # this failure may have locked it
         raise InvalidInput("invalid_credentials", "手机号码或密码错误", field="password", label="密码")
     assert isinstance(user, AbstractUser)
     return user
