@@ -78,13 +78,14 @@ def load(port: int, host: str, path: str, *, clients: int, seconds: float) -> di
     """``clients`` threads asking ``path`` on ``host`` for ``seconds``: answers per second, p50 and p99
     in ms, and the count of answers other than 200."""
     stop = time.monotonic() + seconds
+    once = seconds <= 0  # one request per client: a new worker's first answer
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     headers = {"Host": host, "X-Forwarded-Proto": "https", "Accept": "application/json"}
 
     def client(index: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.monotonic() < stop:
+        while once or time.monotonic() < stop:
             started = time.perf_counter()
             try:
                 connection.request("GET", path, headers=headers)
@@ -95,9 +96,13 @@ def load(port: int, host: str, path: str, *, clients: int, seconds: float) -> di
             except (OSError, http.client.HTTPException):
                 errors[index] += 1
                 connection.close()
+                if once:
+                    break
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 continue
             latencies[index].append((time.perf_counter() - started) * 1000)
+            if once:
+                break
         connection.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -114,6 +119,7 @@ def load(port: int, host: str, path: str, *, clients: int, seconds: float) -> di
         "p99_ms": round(times[max(0, int(len(times) * 0.99) - 1)], 1) if times else 0.0,
         "errors": sum(errors),
         "answers": len(times),
+        "first_ms": round(latencies[0][0], 1) if latencies[0] else 0.0,
     }
 
 
@@ -176,8 +182,21 @@ def main() -> None:
         "BAOHAN_BENCH_LOG": str(Path(folder) / "gunicorn.log"),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
     }
+    first_ms: dict[str, float] = {}
+    for label, extra in (("warmed", {}), ("cold", {"GUNICORN_WARMUP": "0"})):
+        # A new worker's first answer: with the warm-up gunicorn runs before it accepts one, and without.
+        port = free_port()
+        server = gunicorn_start({**env, **extra, "WEB_CONCURRENCY": "1"}, port)
+        try:
+            first_ms[label] = load(port, CENTRE_HOST, "/api/v1/site", clients=1, seconds=0)["first_ms"]
+        finally:
+            gunicorn_stop(server)
     figures: dict[str, dict[str, dict[str, float]]] = {}
-    for label, extra in (("chart", {}), ("no_recycling", {"GUNICORN_MAX_REQUESTS": "0"})):
+    for label, extra in (
+        ("chart", {}),
+        ("no_recycling", {"GUNICORN_MAX_REQUESTS": "0"}),
+        ("every_1000", {"GUNICORN_MAX_REQUESTS": "1000"}),
+    ):
         port = free_port()
         server = gunicorn_start({**env, **extra}, port)
         try:
@@ -198,6 +217,12 @@ def main() -> None:
         "p99_ratio": round(chart["centre"]["p99_ms"] / max(chart["plain"]["p99_ms"], 0.1), 2),
         "no_recycling_centre": flat["centre"],
         "recycling_p99_ratio": round(chart["centre"]["p99_ms"] / max(flat["centre"]["p99_ms"], 0.1), 2),
+        "every_1000_centre": figures["every_1000"]["centre"],
+        "every_1000_p99_ratio": round(
+            figures["every_1000"]["centre"]["p99_ms"] / max(flat["centre"]["p99_ms"], 0.1), 2
+        ),
+        "first_answer_warmed_ms": first_ms["warmed"],
+        "first_answer_cold_ms": first_ms["cold"],
     }
     if args.json:
         print(json.dumps(result))
@@ -207,6 +232,7 @@ def main() -> None:
         ("centre /api/v1/site", result["centre"]),
         ("platform /api/v1/platform", result["plain"]),
         ("centre, no worker recycling", result["no_recycling_centre"]),
+        ("centre, recycled every 1,000", result["every_1000_centre"]),
     ):
         print(
             f"  {name:<30} {row['rps']:>8} answers/s  p50 {row['p50_ms']:>6} ms  p99 {row['p99_ms']:>7} ms"
@@ -214,6 +240,11 @@ def main() -> None:
         )
     print(f"  centre ÷ platform: throughput {result['throughput_ratio']}× (goal ≥ 0.9), p99 {result['p99_ratio']}×")
     print(f"  p99 with the chart's recycling ÷ without: {result['recycling_p99_ratio']}×")
+    print(f"  p99 recycled every 1,000 requests ÷ without: {result['every_1000_p99_ratio']}×")
+    print(
+        f"  a new worker's first answer: {result['first_answer_warmed_ms']} ms warmed up,"
+        f" {result['first_answer_cold_ms']} ms without the warm-up"
+    )
 
 
 if __name__ == "__main__":

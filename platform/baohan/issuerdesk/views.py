@@ -399,7 +399,9 @@ def _rate(request: HttpRequest) -> Decimal:
     except NumberRefused as exc:
         if exc.code == "places":
             raise InvalidInput("invalid", _("费率应大于0且小于100（%），最多四位小数"), field="rate") from exc
-        raise InvalidInput("invalid", f"{_('费率请填写数字，例如 3.5')}（{exc}）", field="rate") from exc
+        raise InvalidInput(
+            "invalid", _("费率请填写数字，例如 3.5（%(reason)s）") % {"reason": exc}, field="rate"
+        ) from exc
     if not Decimal(0) < percent < Decimal(100):
         raise InvalidInput("invalid", _("费率应大于0且小于100（%），最多四位小数"), field="rate")
     return percent / 100
@@ -519,7 +521,9 @@ def _amount(request: HttpRequest) -> Decimal:
     except NumberRefused as exc:
         if exc.code == "places":
             raise InvalidInput("invalid", _("到账金额应大于0，最多两位小数"), field="amount") from exc
-        raise InvalidInput("invalid", f"{_('到账金额请填写数字，例如 350.00')}（{exc}）", field="amount") from exc
+        raise InvalidInput(
+            "invalid", _("到账金额请填写数字，例如 350.00（%(reason)s）") % {"reason": exc}, field="amount"
+        ) from exc
     if amount <= 0:
         raise InvalidInput("invalid", _("到账金额应大于0，最多两位小数"), field="amount")
     return amount

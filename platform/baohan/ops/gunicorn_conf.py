@@ -6,8 +6,10 @@ Everything comes from the environment (the chart sets it):
 - ``BAOHAN_METRICS_PORT``: a second listener, where ``/metrics`` is answered (see
   ``baohan.ops.middleware``); the Service for the ingress does not route to it;
 - ``WEB_CONCURRENCY`` (2) worker processes, ``GUNICORN_THREADS`` (4) threads each,
-  ``GUNICORN_TIMEOUT`` (60 s) per request, ``GUNICORN_MAX_REQUESTS`` (2000, jittered) before a
-  worker is recycled;
+  ``GUNICORN_TIMEOUT`` (60 s) per request, ``GUNICORN_MAX_REQUESTS`` (100,000, jittered by up to
+  half, so workers never recycle together) before a worker is recycled: a guard against slow leaks,
+  rare enough to stay out of p99, and each new worker readies itself before it accepts a request
+  (``post_worker_init``, ``baohan.ops.warmup``; ``GUNICORN_WARMUP=0`` turns that off);
 - ``PROMETHEUS_MULTIPROC_DIR``: where workers share metric samples; emptied at start, and a
   dead worker's samples are merged (``mark_process_dead``).
 
@@ -39,8 +41,8 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = max_requests // 10
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = max_requests // 2
 # Heartbeat files in memory: a container's /tmp may be a slow or read-only layer.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 accesslog = None
@@ -80,6 +82,14 @@ def on_starting(server: Any) -> None:
                 else:
                     child.unlink()
         path.mkdir(parents=True, exist_ok=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Ready the new worker (URL patterns, connections, one centre's site) before it accepts requests."""
+    if os.environ.get("GUNICORN_WARMUP", "1") != "0":
+        from baohan.ops.warmup import process_warm_safely
+
+        process_warm_safely(worker.wsgi)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -272,7 +272,8 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
             item.value = yuan(item.value)  # shown, never sent back
         if item.is_sms_code and request.method == "POST" and values.get(form_field.name) and not item.error:
             # A code is never written back into the page; the one sent stays good for this application.
-            item.hint = f"{item.hint} {gettext('短信验证码仍然有效，请重新填写。')}".strip()
+            still_valid = gettext("短信验证码仍然有效，请重新填写。")
+            item.hint = f"{item.hint} {still_valid}".strip()
         by_code[_group_of(pack, form_field)].fields.append(item)
     allocated = pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION
     rows = _issuer_rows(pack=pack, section=section, chosen=chosen)
