@@ -10,6 +10,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from django_tenants.utils import tenant_context
 from baohan.guarantees.api.auth import credential_create
 from baohan.identity.democa import ca_create
 from baohan.identity.services.logins import ca_root_trust, handoff_key_set
+from baohan.identity.services.staff import staff_account_upsert
 from baohan.ops import dev_secrets
 from baohan.ops.dev_secrets import (
     DEV_CREDENTIAL_SECRET,
@@ -35,6 +37,14 @@ from baohan.ops.dev_secrets import (
     check_dev_settings,
     dev_rows_refuse_at_start,
 )
+from tenants.management.commands.seed_demo import (
+    DEMO_ISSUER_PASSWORD,
+    DEMO_STAFF_PASSWORD,
+    DEMO_STAFF_PHONE,
+    demo_issuer_phone,
+)
+from tenants.management.commands.seed_demo import Command as SeedDemo
+from tenants.selectors import tenant_rule_pack
 from tests.api import tenant
 from tests.test_production import production_env
 from tests.test_production import run as run_process
@@ -161,3 +171,48 @@ def test_demo_rows_fail_the_database_check_and_a_production_start() -> None:
             dev_rows_refuse_at_start()
         dev_rows_refuse_at_start()  # not asked for (development, tests): nothing refused
     assert dev_secrets.DEV_CREDENTIAL_SECRET == "dev-secret"
+
+
+def test_the_demo_staff_and_issuer_accounts_seed_demo_makes_fail_the_checks_each_named() -> None:
+    centre = "benxi"
+    where = f"of centre {centre}"
+
+    def desk(errors: list[Any]) -> list[str]:
+        """The demo staff account's finding, then the demo issuer accounts' (by phone), in this centre."""
+        mine = [e.msg for e in errors if e.id == "baohan.E013" and where in e.msg]
+        return [m for m in mine if "demo staff" in m] + [m for m in mine if "demo issuer" in m]
+
+    with override_settings(DEBUG=False):
+        assert desk(check_dev_rows(databases=["default"])) == []
+    centre_tenant = tenant(centre)
+    with tenant_context(centre_tenant):
+        pack = tenant_rule_pack(tenant=centre_tenant)
+        SeedDemo()._desk_accounts(tenant=centre_tenant, pack=pack, port=8000)  # what seed_demo makes
+        issuers = [(demo_issuer_phone(i), issuer.code) for i, issuer in enumerate(pack.issuers, start=1)]
+    connection.set_schema_to_public()
+    assert issuers
+
+    with override_settings(DEBUG=False):
+        found = desk(check_dev_rows(databases=["default"]))
+        assert found[0].startswith(f"the password of the demo staff account {DEMO_STAFF_PHONE} {where}")
+        assert f"manage.py staff_user --centre {centre} --phone {DEMO_STAFF_PHONE}" in found[0]
+        assert len(found) == 1 + len(issuers), found
+        for (phone, code), message in zip(issuers, found[1:], strict=True):
+            assert message.startswith(f"the password of the demo issuer account {phone} (issuer {code}) {where}")
+        with (
+            override_settings(BAOHAN_DEV_ROWS_CHECK_AT_START=True),
+            pytest.raises(ImproperlyConfigured, match=f"demo staff account {DEMO_STAFF_PHONE}"),
+        ):
+            dev_rows_refuse_at_start()
+
+    # A new password for the staff account, the first issuer's account deactivated: they are no longer named.
+    with tenant_context(centre_tenant):
+        staff_account_upsert(phone=DEMO_STAFF_PHONE, password="an-own-staff-password-7f3k")
+        get_user_model().objects.filter(phone__phone=issuers[0][0]).update(is_active=False)
+    connection.set_schema_to_public()
+    with override_settings(DEBUG=False):
+        left = desk(check_dev_rows(databases=["default"]))
+    assert len(left) == len(issuers) - 1, left
+    assert all("demo staff" not in m and issuers[0][0] not in m for m in left)
+    assert DEMO_STAFF_PASSWORD not in " ".join(found)  # named, never shown
+    assert DEMO_ISSUER_PASSWORD not in " ".join(found)

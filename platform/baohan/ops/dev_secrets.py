@@ -10,7 +10,8 @@ Two kinds:
   settings module that runs with DEBUG off.
 - **Rows made by the demo seeders** (``seed_demo``, development only): API credentials with the
   secret ``dev-secret``, the hand-off key ``demo`` with its published secret, the trusted root
-  「Baohan Demo CA」, the demo bidder and console passwords. ``check --deploy --database default``
+  「Baohan Demo CA」, the demo bidder and console passwords, the demo staff and issuer-workbench
+  accounts' passwords (``seed_demo``). ``check --deploy --database default``
   looks for them in every centre's schema (``baohan.E010``…) and names the command that replaces each.
 
 This module imports nothing from Django at load time: production settings call it before Django is set up.
@@ -36,6 +37,8 @@ DEV_HANDOFF_SECRET = "dev-handoff-secret-published-in-the-readme"  # noqa: S105
 DEV_CA_ROOT_NAME = "Baohan Demo CA"
 DEV_PASSWORDS = {"demo": "demo-pass-2026"}  # per centre
 DEV_CONSOLE_PASSWORDS = {"console": "console-pass-2026"}  # the platform's console
+# seed_demo numbers a panel's issuers from 1 (the demo issuer accounts' phones); no panel has 99.
+DEMO_ISSUER_INDEXES = range(1, 100)
 
 HOW_TO_GENERATE = {
     "DJANGO_SECRET_KEY": 'python -c "import secrets; print(secrets.token_urlsafe(50))"',
@@ -153,6 +156,53 @@ def dev_rows_in_schema(*, centre: str) -> list[DevSecret]:
             )
         )
     found.extend(_dev_passwords(get_user_model(), DEV_PASSWORDS, where=f"centre {centre}"))
+    found.extend(_dev_desk_passwords(centre=centre))
+    return found
+
+
+def _dev_desk_passwords(*, centre: str) -> list[DevSecret]:
+    """The demo staff account and demo issuer-workbench accounts ``seed_demo`` made, still signing in
+    with its published passwords. They are found by the phones the seeder gives them, so no other
+    account's password is hashed here."""
+    from baohan.identity.models import UserPhone
+    from tenants.management.commands.seed_demo import (
+        DEMO_ISSUER_PASSWORD,
+        DEMO_STAFF_PASSWORD,
+        DEMO_STAFF_PHONE,
+        demo_issuer_phone,
+    )
+
+    phones = [DEMO_STAFF_PHONE, *(demo_issuer_phone(index) for index in DEMO_ISSUER_INDEXES)]
+    found = []
+    rows = (
+        UserPhone.objects.filter(phone__in=phones, user__is_active=True)
+        .select_related("user", "user__issuer_member")
+        .order_by("phone")
+    )
+    for row in rows:
+        member = getattr(row.user, "issuer_member", None)
+        if row.phone == DEMO_STAFF_PHONE:
+            password = DEMO_STAFF_PASSWORD
+            what = f"the password of the demo staff account {row.phone} of centre {centre}"
+            command = f"manage.py staff_user --centre {centre} --phone {row.phone}"
+        elif member is not None:
+            password = DEMO_ISSUER_PASSWORD
+            issuer = member.issuer_code
+            what = f"the password of the demo issuer account {row.phone} (issuer {issuer}) of centre {centre}"
+            command = f"manage.py issuer_user --centre {centre} --issuer {issuer} --phone {row.phone}"
+        else:  # a demo issuer's phone, no longer bound to an issuer
+            password = DEMO_ISSUER_PASSWORD
+            what = f"the password of the demo issuer account {row.phone} of centre {centre}"
+            command = f"manage.py staff_user --centre {centre} --phone {row.phone}"
+        if row.user.check_password(password):
+            found.append(
+                DevSecret(
+                    "",
+                    what,
+                    "baohan.E013",
+                    fix=f"set a new password ({command} --random-password) or deactivate the account (--deactivate)",
+                )
+            )
     return found
 
 

@@ -10,6 +10,19 @@ A transaction rolled back leaves neither, so nothing is sent. Then:
    periodic sweep (``outbox.sweep``, beat, public schema) reads the marker table only, skips markers
    younger than ``SETTLE_SECONDS`` (step 1 is handling them), and relays the centres they name.
    An idle platform costs one indexed query per tick, whatever the number of centres.
+3. A broker error (down, refusing, too slow) stops a relay: every row waits for the next sweep, and
+   no row is blamed. Any other error belongs to the row (a task name no process registers,
+   arguments the task does not take or that cannot be serialised): it is counted on that row and
+   the relay goes on with the next one, so one bad row never holds up its centre. After
+   ``PARK_AFTER_TASK_ERRORS`` such errors (and ``PARK_NOT_BEFORE_SECONDS`` after it was written) the
+   row is parked (logged at ERROR, kept, never relayed again), and a marker goes once only parked
+   rows are left.
+
+Publishing is bounded: one connection attempt (``BROKER_CONNECT_SECONDS``), replies awaited
+``BROKER_SOCKET_SECONDS``, no retries but one fresh connection when a connection that had worked
+was closed (a broker restart). A broker outage holds a committing request for milliseconds when
+connections are refused, and for a second or so when they hang (0.5 s when the connection does not
+open, 1 s when the broker does not answer, measured); the sweep tries again later.
 
 Delivery is at least once: a row published whose delete did not commit is published again. Every
 task queued here is therefore safe to run twice (its effect is keyed by a row in the centre's
@@ -33,6 +46,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, tenant_context
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from baohan.ops.models import OutboxPending
 from baohan.outbox.models import OutboxMessage
@@ -42,6 +58,15 @@ log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 10  # a marker younger than this is left to its transaction's own on-commit relay
 RELAY_BATCH = 500
+PARK_AFTER_TASK_ERRORS = 5  # failures of a row's own making before it is set aside
+# ... and not before the row is this old: while a deploy replaces the workers one by one, an old
+# worker's sweep does not know a task the new code queues (NotRegistered), for a few minutes.
+PARK_NOT_BEFORE_SECONDS = 900
+BROKER_CONNECT_SECONDS = 0.5  # a broker on the network answers a connection in milliseconds
+BROKER_SOCKET_SECONDS = 1.0  # a reply (PING, LPUSH) slower than this is an outage, not a load
+# Errors of the broker or the way to it, not of the row being published. (kombu lists KeyError among
+# Redis's connection errors; a task name not registered is a KeyError, and the row's own.)
+BROKER_ERRORS: tuple[type[BaseException], ...] = (BrokerOperationalError, OSError, RedisError)
 
 
 class OutboxOutsideCentre(RuntimeError):
@@ -65,7 +90,7 @@ class _OnCommitRelay:
             connection.set_tenant(Tenant.objects.get(schema_name=self.schema_name))
         try:
             outbox_relay(ids=self.ids)
-            if not OutboxMessage.objects.filter(pk__in=self.ids).exists():
+            if not _relayable().filter(pk__in=self.ids).exists():
                 OutboxPending.objects.filter(pk=self.marker_id).delete()
         except Exception as exc:
             if _eager():
@@ -75,6 +100,15 @@ class _OnCommitRelay:
         finally:
             if switched:
                 connection.set_tenant(previous)
+
+
+def _relayable() -> Any:
+    """This centre's rows still to relay (a parked row is not)."""
+    return OutboxMessage.objects.filter(parked_at__isnull=True)
+
+
+class OutboxTasksUnavailable(RuntimeError):
+    """This process could not import the task modules: no row is to blame, the relay stops."""
 
 
 def _eager() -> bool:
@@ -113,29 +147,46 @@ def outbox_enqueue(*, task: str, args: Sequence[Any] = (), kwargs: Mapping[str, 
 _TASK_IMPORTS = threading.Lock()
 
 
-_producers = threading.local()  # per thread: a broker connection that fails fast when the broker is down
+@dataclass
+class _Broker:
+    """This thread's broker connection for publishing, and whether a publish on it has succeeded."""
+
+    url: str
+    conn: Any
+    producer: Any
+    proven: bool = False
 
 
-def _producer() -> Any:
-    """This thread's producer on a connection that tries the broker once (not for seconds, as the
-    shared pool does): a web request's commit is not held up by a broker outage."""
+_brokers = threading.local()  # per thread: a broker connection that fails fast when the broker is down
+
+
+def _broker() -> _Broker:
+    """This thread's producer on a connection that tries the broker once, briefly (not for seconds,
+    as the shared pool does): a web request's commit is not held up by a broker outage."""
     from baohan.celery import app
 
     url = app.conf.broker_url
-    cached = getattr(_producers, "value", None)
-    if cached is None or cached[0] != url:
-        _producer_drop()
-        conn = app.connection_for_write(transport_options={"max_retries": 0})
-        cached = _producers.value = (url, conn, app.amqp.Producer(conn))
-    return cached[2]
+    cached: _Broker | None = getattr(_brokers, "value", None)
+    if cached is None or cached.url != url:
+        _broker_drop()
+        conn = app.connection_for_write(
+            connect_timeout=BROKER_CONNECT_SECONDS,
+            transport_options={
+                "max_retries": 0,
+                "socket_connect_timeout": BROKER_CONNECT_SECONDS,
+                "socket_timeout": BROKER_SOCKET_SECONDS,
+            },
+        )
+        cached = _brokers.value = _Broker(url=url, conn=conn, producer=app.amqp.Producer(conn))
+    return cached
 
 
-def _producer_drop() -> None:
-    cached = getattr(_producers, "value", None)
-    _producers.value = None
+def _broker_drop() -> None:
+    cached: _Broker | None = getattr(_brokers, "value", None)
+    _brokers.value = None
     if cached is not None:
         try:
-            cached[1].release()
+            cached.conn.release()
         except Exception as exc:  # noqa: BLE001 - a broken connection is dropped either way
             log.debug("outbox: dropping the broker connection: %s", type(exc).__name__)
 
@@ -147,35 +198,37 @@ def _publish(row: OutboxMessage) -> None:
         # One thread at a time: a second thread's import returns at once, before the first's has
         # registered the tasks (a threaded server's burst got NotRegistered, a 500).
         with _TASK_IMPORTS:
-            app.loader.import_default_modules()
+            try:
+                app.loader.import_default_modules()
+            except Exception as exc:
+                raise OutboxTasksUnavailable(f"importing the task modules: {type(exc).__name__}: {exc}") from exc
     task = app.tasks[row.task]
     task_id = f"outbox-{connection.schema_name}-{row.pk}"
     if _eager():
         task.apply_async(args=row.args, kwargs=row.kwargs, task_id=task_id)
         return
-    try:
-        # One reconnection (a connection broken by a broker restart), then give up: the row waits
-        # for the sweep.
-        task.apply_async(
-            args=row.args,
-            kwargs=row.kwargs,
-            task_id=task_id,
-            producer=_producer(),
-            retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0},
-        )
-    except Exception:
-        _producer_drop()
-        raise
+    while True:
+        broker = _broker()
+        try:
+            task.apply_async(args=row.args, kwargs=row.kwargs, task_id=task_id, producer=broker.producer, retry=False)
+        except BROKER_ERRORS as exc:
+            _broker_drop()
+            if broker.proven and not isinstance(exc, (TimeoutError, RedisTimeoutError)):
+                continue  # a connection that had worked, closed since (a broker restart): one fresh try
+            raise  # the broker is down or hangs: the row waits for the sweep
+        broker.proven = True
+        return
 
 
 def outbox_relay(*, ids: Sequence[int] | None = None, limit: int = RELAY_BATCH) -> int:
     """Publish this centre's unsent rows (only ``ids`` when given) and delete them; how many went.
-    Rows another relay is publishing are skipped (it holds their locks). Stops at the first
-    refusal of the broker, counting the attempt on that row."""
+    Rows another relay is publishing are skipped (it holds their locks), parked rows too. Stops at
+    the first broker error, counting the attempt on that row; a row's own error is counted on it
+    (the row parked from the ``PARK_AFTER_TASK_ERRORS``-th) and the relay goes on."""
     sent = 0
+    schema = connection.schema_name
     with transaction.atomic():
-        rows = OutboxMessage.objects.select_for_update(skip_locked=True).order_by("id")
+        rows = _relayable().select_for_update(skip_locked=True).order_by("id")
         if ids is not None:
             rows = rows.filter(pk__in=list(ids))
         for row in list(rows[:limit]):
@@ -184,14 +237,53 @@ def outbox_relay(*, ids: Sequence[int] | None = None, limit: int = RELAY_BATCH) 
             except Exception as exc:
                 if _eager():
                     raise
-                OutboxMessage.objects.filter(pk=row.pk).update(
-                    attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:300]
-                )
-                log.warning("outbox: broker refused %s#%s: %s", row.task, row.pk, type(exc).__name__)
-                break
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                if isinstance(exc, (*BROKER_ERRORS, OutboxTasksUnavailable)):
+                    OutboxMessage.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=error)
+                    log.warning(
+                        "outbox: relay of %s stopped at %s#%s: %s", schema, row.task, row.pk, type(exc).__name__
+                    )
+                    break
+                _task_error_count(row=row, schema=schema, exc=exc, error=error)
+                continue
             OutboxMessage.objects.filter(pk=row.pk).delete()
             sent += 1
     return sent
+
+
+def _task_error_count(*, row: OutboxMessage, schema: str, exc: Exception, error: str) -> None:
+    """Count a failure of the row's own on it (it is locked: its count is current); park it from the
+    ``PARK_AFTER_TASK_ERRORS``-th on, once it is ``PARK_NOT_BEFORE_SECONDS`` old. The log names the
+    error's type only (its text, which may quote the arguments, stays in the row's ``last_error``)."""
+    task_errors = row.task_errors + 1
+    parked = task_errors >= PARK_AFTER_TASK_ERRORS and row.created_at <= timezone.now() - timedelta(
+        seconds=PARK_NOT_BEFORE_SECONDS
+    )
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        attempts=F("attempts") + 1,
+        task_errors=task_errors,
+        last_error=error,
+        parked_at=timezone.now() if parked else None,
+    )
+    if parked:
+        log.error(
+            "outbox: parked %s#%s in %s after %d failures, no longer relayed: %s",
+            row.task,
+            row.pk,
+            schema,
+            task_errors,
+            type(exc).__name__,
+        )
+    else:
+        log.warning(
+            "outbox: %s#%s in %s failed (%d so far, parked from %d on): %s",
+            row.task,
+            row.pk,
+            schema,
+            task_errors,
+            PARK_AFTER_TASK_ERRORS,
+            type(exc).__name__,
+        )
 
 
 def outbox_sweep(*, settle_seconds: int = SETTLE_SECONDS) -> dict[str, int]:
@@ -211,7 +303,7 @@ def outbox_sweep(*, settle_seconds: int = SETTLE_SECONDS) -> dict[str, int]:
         with tenant_context(tenant):
             try:
                 relayed[schema] = outbox_relay()
-                left = OutboxMessage.objects.exists()
+                left = _relayable().exists()
             except Exception as exc:
                 if _eager():
                     raise
