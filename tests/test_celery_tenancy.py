@@ -111,12 +111,12 @@ def test_tasks_run_in_the_senders_schema(worker: str) -> None:
 def test_money_tasks_run_in_the_centre_that_queued_them_and_never_in_public(worker: str) -> None:
     """A statement line waits in Benxi. Matching queued from Xinjiang leaves it alone; queued
     from Benxi it is matched there; queued with no centre the task fails instead of running in
-    public; beat's fan-out reaches every centre."""
+    public; beat's daily fan-out (the safety net of the due index) reaches every centre."""
     from baohan.guarantees.states import Actor
     from baohan.payments.models import StatementImport, StatementLine
     from baohan.payments.services.intake import statement_lines_store
     from baohan.payments.statements import StatementLine as Parsed
-    from baohan.payments.tasks import fan_out, statements_match_task
+    from baohan.payments.tasks import fan_out_all, statements_match_task
 
     benxi, xinjiang = Tenant.objects.get(code="benxi"), Tenant.objects.get(code="xinjiang")
     parsed = Parsed(
@@ -157,7 +157,7 @@ def test_money_tasks_run_in_the_centre_that_queued_them_and_never_in_public(work
         with pytest.raises(Exception, match="without a centre"):
             statements_match_task.delay().get(timeout=60)
         assert (
-            fan_out.delay("payments.statements_match").get(timeout=60)
+            fan_out_all.delay().get(timeout=60)
             == Tenant.objects.filter(is_active=True).exclude(schema_name="public").count()
         )
     finally:

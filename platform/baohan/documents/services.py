@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import QuerySet
 
 from baohan.documents.models import Policy
 from baohan.documents.policy import PolicyFacts, policy_layout, policy_render
@@ -125,13 +127,18 @@ def policy_generate(*, order_id: int, actor: Actor | None = None) -> Policy:
     return policy
 
 
+def _policies_missing() -> QuerySet[Order]:
+    return Order.objects.filter(state__in=POLICY_STATES, guarantee_number__isnull=False, policy__isnull=True)
+
+
 def policies_backfill(*, limit: int = 200) -> int:
     """Make the policies of issued orders that have none yet (their task was lost); how many."""
-    missing = list(
-        Order.objects.filter(state__in=POLICY_STATES, guarantee_number__isnull=False, policy__isnull=True)
-        .order_by("issued_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    missing = list(_policies_missing().order_by("issued_at", "id").values_list("pk", flat=True)[:limit])
     for order_id in missing:
         policy_generate(order_id=order_id)
     return len(missing)
+
+
+def policies_next_due(*, now: datetime) -> datetime | None:
+    """The backfill is due again while an issued order still has no policy (``baohan/ops/due.py``)."""
+    return now if _policies_missing().exists() else None

@@ -16,5 +16,6 @@ def policy_generate_task(order_id: int) -> str:
 @tenant_task("documents.policies_backfill")  # type: ignore[untyped-decorator]
 def policies_backfill_task() -> int:
     from baohan.documents.services import policies_backfill
+    from baohan.ops.due import centre_due_run
 
-    return policies_backfill()
+    return centre_due_run(job="documents.policies_backfill", run=policies_backfill)

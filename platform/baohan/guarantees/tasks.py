@@ -9,5 +9,6 @@ from baohan.celery import tenant_task
 @tenant_task("guarantees.uploads_unattached_sweep")  # type: ignore[untyped-decorator]
 def uploads_unattached_sweep_task() -> int:
     from baohan.guarantees.services.uploads import uploads_unattached_sweep
+    from baohan.ops.due import centre_due_run
 
-    return uploads_unattached_sweep()
+    return centre_due_run(job="guarantees.uploads_unattached_sweep", run=uploads_unattached_sweep)

@@ -196,6 +196,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # One schedule for every centre: each entry runs once and fans out, one task per tenant
 # (baohan/payments/tasks.py).
+# Periodic work per centre goes through ``payments.fan_out``, which queues the named task only in
+# the centres whose own writes marked it due (the public index ``ops.CentreDue``, baohan/ops/due.py):
+# a tick with nothing due is one statement, whatever the number of centres.
 CELERY_BEAT_SCHEDULE = {
     "payments-match-statements": {
         "task": "payments.fan_out",
@@ -220,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "args": ["guarantees.uploads_unattached_sweep"],
     },
+    # The console's figures, rolled up in the centres whose data changed.
+    "console-rollup": {"task": "payments.fan_out", "schedule": 60.0, "args": ["console.rollup"]},
+    # The safety net of the due index: once a day every active centre recomputes when each job above
+    # is next due from its own data, so a mark missed by some write delays that work by a day at most.
+    "periodic-due-refresh": {"task": "payments.fan_out_all", "schedule": 86400.0},
     "billing-report-due": {"task": "billing.report_due", "schedule": 86400.0},
     # Tasks whose relay on commit failed (a broker outage): only centres with a marker are visited.
     "outbox-sweep": {"task": "outbox.sweep", "schedule": 30.0},

@@ -41,6 +41,7 @@ from baohan.guarantees.quotes import Quote, quote_for_issuer
 from baohan.guarantees.services.accounts import enterprise_not_verified_message
 from baohan.guarantees.states import TRANSITIONS, Actor, ActorKind, Transition
 from baohan.identity.fields import blind_index
+from baohan.ops.due import centre_due_mark
 from baohan.rulepacks.models import Consent, Issuer, IssuerChoiceMode, OrderState, RulePack
 from baohan.sections.models import Section
 from tenants.selectors import pack_in_force, pack_of_version
@@ -416,6 +417,8 @@ def order_create(
             version=version,
             data=data,
         )
+        # Not paid by the section's deposit deadline, the order expires (payments.deadlines, baohan/ops/due.py).
+        centre_due_mark(job="payments.deadlines", at=section.deposit_deadline)
     return order
 
 

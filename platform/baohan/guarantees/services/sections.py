@@ -15,6 +15,7 @@ from baohan.guarantees.errors import Conflict, InvalidInput, NotFound
 from baohan.guarantees.models import LIVE_STATES, Order, OrderEvent
 from baohan.guarantees.services.orders import PRE_PAYMENT, order_event_record, order_transition
 from baohan.guarantees.states import Actor
+from baohan.ops.due import centre_due_mark
 from baohan.rulepacks.models import SectionStatus
 from baohan.sections.models import Section, SectionEvent
 from tenants.selectors import pack_in_force
@@ -122,6 +123,8 @@ def section_event_apply(
                 if new_deposit_deadline > new_opening_time:
                     raise InvalidInput("invalid", "保证金缴纳截止时间不能晚于开标时间", field="new_deposit_deadline")
                 section.deposit_deadline = new_deposit_deadline
+                # Expiry and reminders of the section's orders are recomputed from the new deadline.
+                centre_due_mark(job="payments.deadlines")
         if target is not None:
             section.status = target.value
         if kind == K.OPENED:

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, ProtectedError, TextField
+from django.db.models import Exists, Min, OuterRef, ProtectedError, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from baohan.guarantees.errors import InvalidInput
 from baohan.guarantees.models import Enterprise, Order, Upload
+from baohan.ops.due import centre_due_mark
 from baohan.rulepacks.fields import CANONICAL_FIELDS, FieldKind
 from baohan.rulepacks.models import FileType, FormField
 from tenants.selectors import pack_in_force
@@ -90,6 +91,8 @@ def upload_store(*, enterprise: Enterprise | None, owner: User, purpose: str, fi
     )
     upload.file.save(f"upload.{suffix}", file, save=False)
     upload.save()
+    if purpose in _application_file_purposes():  # let go by the sweep if no order names it by then
+        centre_due_mark(job=SWEEP_JOB, at=upload.created_at + timedelta(hours=UNATTACHED_UPLOAD_HOURS))
     return upload
 
 
@@ -97,25 +100,29 @@ def upload_store(*, enterprise: Enterprise | None, owner: User, purpose: str, fi
 # again (and an API client uploads before it applies). One no order names after this long is let go.
 UNATTACHED_UPLOAD_HOURS = 24
 SWEEP_BATCH = 500
+SWEEP_JOB = "guarantees.uploads_unattached_sweep"
+
+
+def _application_file_purposes() -> list[str]:
+    pack, _ = pack_in_force()
+    return [f.name for f in pack.forms.application if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE]
+
+
+def _unattached(purpose: str) -> QuerySet[Upload]:
+    named = Order.objects.annotate(ref=KeyTextTransform(purpose, "form_data")).filter(
+        ref=Cast(OuterRef("pk"), TextField())
+    )
+    return Upload.objects.filter(purpose=purpose).exclude(Exists(named))
 
 
 def uploads_unattached_sweep(*, older_than_hours: int = UNATTACHED_UPLOAD_HOURS, now: datetime | None = None) -> int:
     """Delete the centre's application-form uploads that no order names and that are older than
     ``older_than_hours``, files included; return how many went. Uploads another record holds (a
     payment voucher, an enterprise verification) are never touched. Safe to run twice."""
-    pack, _ = pack_in_force()
     cutoff = (now or timezone.now()) - timedelta(hours=older_than_hours)
-    purposes = [f.name for f in pack.forms.application if CANONICAL_FIELDS[f.name].kind == FieldKind.FILE]
     deleted = 0
-    for purpose in purposes:
-        named = Order.objects.annotate(ref=KeyTextTransform(purpose, "form_data")).filter(
-            ref=Cast(OuterRef("pk"), TextField())
-        )
-        stale = (
-            Upload.objects.filter(purpose=purpose, created_at__lt=cutoff)
-            .exclude(Exists(named))
-            .order_by("created_at")[:SWEEP_BATCH]
-        )
+    for purpose in _application_file_purposes():
+        stale = _unattached(purpose).filter(created_at__lt=cutoff).order_by("created_at")[:SWEEP_BATCH]
         for upload in stale:
             name, storage = upload.file.name, upload.file.storage
             try:
@@ -127,3 +134,11 @@ def uploads_unattached_sweep(*, older_than_hours: int = UNATTACHED_UPLOAD_HOURS,
                 transaction.on_commit(functools.partial(storage.delete, name))
             deleted += 1
     return deleted
+
+
+def uploads_next_due(*, now: datetime) -> datetime | None:
+    """The sweep is next due when the oldest application file no order names comes of age
+    (``baohan/ops/due.py``; a file held by another record keeps it due at the sweep's interval)."""
+    oldest = [_unattached(p).aggregate(oldest=Min("created_at"))["oldest"] for p in _application_file_purposes()]
+    found = [o for o in oldest if o is not None]
+    return min(found) + timedelta(hours=UNATTACHED_UPLOAD_HOURS) if found else None

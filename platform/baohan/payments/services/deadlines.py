@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
+from baohan.guarantees.effects import TransitionDone
 from baohan.guarantees.errors import Conflict
 from baohan.guarantees.models import Order
 from baohan.guarantees.services.orders import order_transition
 from baohan.guarantees.states import TRANSITIONS, Actor
+from baohan.ops.due import centre_due_mark
 from baohan.payments.models import OrderNotice
 from baohan.payments.services.notices import deadline_text, notice_send
 from baohan.rulepacks.models import OrderState
 from tenants.selectors import pack_in_force
 
 UNPAID = [OrderState.AWAITING_PAYMENT.value, OrderState.PAYMENT_FAILED.value]
+JOB = "payments.deadlines"
 
 
 def orders_expire(*, now: datetime | None = None) -> int:
@@ -70,3 +74,43 @@ def payment_reminders_send(*, now: datetime | None = None) -> int:
         for h in entered[1:]:
             OrderNotice.objects.get_or_create(order=order, code=f"deadline:{h}h")
     return sent
+
+
+def deadlines_next_due(*, now: datetime) -> datetime | None:
+    """When this centre next has an order to expire or remind, in one statement: the earliest
+    deadline of an order that can expire, and the earliest reminder window not yet noticed of an
+    unpaid order (past ones: due now). None when there is none (``baohan/ops/due.py``). After a
+    run every window entered is noticed and every order past its deadline expired, so only
+    times ahead remain."""
+    pack, _ = pack_in_force()
+    hours = sorted(set(pack.payment.reminders_before_deadline_hours))
+    deadline = "section__deposit_deadline"
+
+    def unnoticed(h: int) -> Q:
+        noticed = OrderNotice.objects.filter(order=OuterRef("pk"), code=f"deadline:{h}h")
+        return Q(state__in=UNPAID, **{f"{deadline}__gt": now}) & ~Q(Exists(noticed))
+
+    found = Order.objects.aggregate(
+        expire=Min(deadline, filter=Q(state__in=sorted(TRANSITIONS["expire"].sources))),
+        **{f"h{h}": Min(deadline, filter=unnoticed(h)) for h in hours},
+    )
+    times = [found["expire"]] + [found[f"h{h}"] - timedelta(hours=h) for h in hours if found[f"h{h}"] is not None]
+    return min((t for t in times if t is not None), default=None)
+
+
+def order_deadline_mark(*, deadline: datetime, unpaid: bool, now: datetime | None = None) -> None:
+    """An order that expires at ``deadline`` (and, ``unpaid``, is reminded before it) exists:
+    ``payments.deadlines`` is due in this centre at the earliest of these still ahead."""
+    now = now or timezone.now()
+    times = [deadline]
+    if unpaid:
+        pack, _ = pack_in_force()
+        times += [deadline - timedelta(hours=h) for h in pack.payment.reminders_before_deadline_hours]
+    ahead = [t for t in times if t > now]
+    centre_due_mark(job=JOB, at=min(ahead) if ahead else now)
+
+
+def deadline_mark_on_unpaid(done: TransitionDone) -> None:
+    """Registered for the transitions that leave an order awaiting payment (``PaymentsConfig.ready``):
+    its reminders and its expiry are scheduled."""
+    order_deadline_mark(deadline=done.order.section.deposit_deadline, unpaid=True)

@@ -25,6 +25,7 @@ from baohan.guarantees.models import Order
 from baohan.guarantees.services.orders import REMARK_ALPHABET, account_digest
 from baohan.guarantees.states import Actor
 from baohan.identity.fields import encrypt, mask_tail
+from baohan.ops.due import centre_due_mark
 from baohan.outbox.services import outbox_enqueue
 from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
 from baohan.payments.models import (
@@ -47,6 +48,8 @@ from tenants.selectors import pack_in_force
 CODE_PATTERN = re.compile(f"(?<![{REMARK_ALPHABET}])[{REMARK_ALPHABET}]{{8}}(?![{REMARK_ALPHABET}])")
 PUSH_TOLERANCE_SECONDS = 300
 ANALYZE_FROM = 10_000  # lines stored at once after which the planner's statistics are refreshed
+MATCH_JOB = "payments.statements_match"
+MATCH_RECHECK = timedelta(minutes=2)  # the periodic match after an import, behind the one queued by it
 
 
 def remark_codes(remark: str) -> list[str]:
@@ -216,8 +219,16 @@ def statement_lines_store(
 
 
 def _match_soon() -> None:
-    """Queue matching in this transaction (the outbox): it runs once the lines are committed."""
+    """Queue matching in this transaction (the outbox): it runs once the lines are committed. Should
+    that run fail, the periodic match comes by shortly after (``baohan/ops/due.py``)."""
     outbox_enqueue(task="payments.statements_match")
+    centre_due_mark(job=MATCH_JOB, at=timezone.now() + MATCH_RECHECK)
+
+
+def statements_match_next_due(*, now: datetime) -> datetime | None:
+    """Matching is due again while lines wait in the queue still new (a run stopped short)."""
+    waiting = OpenLine.objects.filter(line__status=StatementLine.Status.NEW).exists()
+    return now if waiting else None
 
 
 def _statistics_refresh() -> None:

@@ -19,6 +19,7 @@ from baohan.guarantees.errors import Conflict, NotAllowed
 from baohan.guarantees.models import Order
 from baohan.guarantees.states import Actor
 from baohan.identity.integration_settings import stripe_secret_key, stripe_webhook_secrets
+from baohan.ops.due import centre_due_mark
 from baohan.payments.models import CheckoutSession, Payment, Payout, StripeEvent
 from baohan.payments.services.payouts import payout_settle
 from baohan.payments.services.settlement import PAYABLE, Receipt, payer_rule, receipts_settle
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 STRIPE_TYPES = {OnlineChannel.CARD: "card", OnlineChannel.ALIPAY: "alipay", OnlineChannel.WECHAT_PAY: "wechat_pay"}
 FUTURE_SKEW_SECONDS = 5
 PAYOUT_MAX_ATTEMPTS = 5
+PAYOUTS_JOB = "payments.online_payouts_send"
 NOT_OURS = frozenset({"unknown session", "unknown refund"})
 
 
@@ -223,6 +225,8 @@ def _refund_status_apply(*, payout_id: int, status: str, refund_id: str) -> str:
             return "refund paid"
         if status in ("failed", "canceled") and payout.state == Payout.State.SENDING:
             Payout.objects.filter(pk=payout.pk).update(state=Payout.State.FAILED, failure=f"Stripe: {status}")
+            if payout.attempts < PAYOUT_MAX_ATTEMPTS:  # tried again by the periodic job
+                centre_due_mark(job=PAYOUTS_JOB)
             return "refund failed"
     return f"refund {status}"
 
@@ -267,10 +271,20 @@ def online_payout_send(*, payout_id: int) -> str:
         return "sending"
 
 
-def online_payouts_send() -> int:
-    ids = Payout.objects.filter(
+def _payouts_to_send() -> Any:
+    return Payout.objects.filter(
         method=Payout.Method.ONLINE,
         state__in=[Payout.State.DUE, Payout.State.FAILED],
         attempts__lt=PAYOUT_MAX_ATTEMPTS,
-    ).values_list("pk", flat=True)
+    )
+
+
+def online_payouts_send() -> int:
+    ids = _payouts_to_send().values_list("pk", flat=True)
     return sum(online_payout_send(payout_id=pk) == "paid" for pk in list(ids))
+
+
+def online_payouts_next_due(*, now: datetime) -> datetime | None:
+    """Sending is due again while an online payout is owed or failed with attempts left (retried
+    at the job's interval, ``baohan/ops/due.py``)."""
+    return now if _payouts_to_send().exists() else None

@@ -13,6 +13,7 @@ from baohan.guarantees.models import OrderEvent, Refund
 from baohan.guarantees.services.orders import number_make, order_event_record, row_id_next, transition_check
 from baohan.guarantees.services.refunds import refund_complete
 from baohan.guarantees.states import REFUND_TRANSITIONS, Actor, ActorKind
+from baohan.ops.due import centre_due_mark
 from baohan.payments.models import LedgerEntry, Payment, Payout
 from tenants.selectors import pack_in_force
 
@@ -63,6 +64,8 @@ def payout_for_surrender(*, refund: Refund, actor: Actor) -> Payout:
     )
     L.objects.create(kind=L.Kind.SURRENDER, payout=payout, premium=refund.amount, refunds_due=-refund.amount)
     _event(payout=payout, transition="payout_due", actor=actor, from_state="", data={"amount": str(payout.amount)})
+    if online:  # sent back through Stripe by the periodic job (baohan/ops/due.py)
+        centre_due_mark(job="payments.online_payouts_send")
     return payout
 
 

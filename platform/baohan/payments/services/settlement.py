@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from baohan.guarantees.services.orders import number_make
 from baohan.guarantees.states import TRANSITIONS, Actor
+from baohan.ops.due import centre_due_mark
 from baohan.payments.db import bulk_cursor, ids_take, rows_copy, rows_update
 from baohan.payments.models import LedgerEntry, Payment, Payout
 from baohan.rulepacks.models import OrderState, PayerAccount, RulePack
@@ -424,6 +425,8 @@ def _settle(*, receipts: Sequence[Receipt], actor: Actor, claimed: bool) -> Sett
             ],
             payout_rows,
         )
+        if any(row[5] == Payout.Method.ONLINE for row in payout_rows):  # sent back through Stripe by a job
+            centre_due_mark(job="payments.online_payouts_send")
         # One movement per receipt: the cash in, split into premium kept, refund owed and fee.
         rows_copy(
             "payments_ledgerentry",
