@@ -128,6 +128,10 @@ def tenant_onboard(*, source_text: str, source_name: str, domains: list[str]) ->
             Domain.objects.create(tenant=tenant, domain=host, is_primary=not existing and host == domains[0])
         if result_created or new_version or fields_changed or added or pack_changed:
             tenancy_changed()
+    # The console's figures of the centre (a new one shows zeros; a new pack, its state names).
+    from baohan.console.rollup import centre_rollup_refresh
+
+    centre_rollup_refresh(tenant=tenant)
     return OnboardResult(
         tenant=tenant,
         version=version,

@@ -26,6 +26,7 @@ from django_tenants.utils import tenant_context
 
 from baohan.billing.models import Plan, UsageReport
 from baohan.console.models import ConsoleRole
+from baohan.console.rollup import centre_rollup_refresh
 from baohan.guarantees.models import Order, Refund
 from baohan.portal.templatetags.portal_format import cn_date, yuan
 from tenants.models import Tenant
@@ -66,6 +67,8 @@ def issue(centre: str, number: str, *, premium: str, when: Any = None) -> None:
             guarantee_number=f"G-CHART-{next(_serial)}",
         )
     connection.set_schema_to_public()
+    # The issuer's transition marks the centre's console figures due; here they are counted at once.
+    centre_rollup_refresh(tenant=tenant(centre))
 
 
 def refund(centre: str, number: str, *, amount: str, rule: str, trigger: str = "bidder_abandons") -> None:

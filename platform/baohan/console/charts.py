@@ -1,27 +1,26 @@
-"""The console overview's charts: guarantees issued and their premium per centre per month (read in
-each centre's own schema, one grouped query per centre, narrowed to an issuer's own orders for
-issuer staff), and the billing usage reported per centre per month (one query, public schema)."""
+"""The console overview's charts: guarantees issued and their premium per centre per month (from the
+public rollup, ``baohan.console.rollup``, narrowed to an issuer's own orders for issuer staff), and
+the billing usage reported per centre per month. Whole months; the centres with the most are drawn
+one by one and the rest as one column, so a page costs the same however many centres there are."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import F, QuerySet, Sum
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from baohan.billing.models import UsageReport
-from baohan.billing.periods import BILLING_TZ
-from baohan.billing.services import COUNTED_STATES
-from baohan.console.access import is_platform_admin, issuer_codes_of, tenants_visible
-from baohan.guarantees.models import Order
+from baohan.console.access import is_platform_admin, tenants_visible
+from baohan.console.models import CentreMonthFigure
+from baohan.console.rollup import rollup_visible
 from baohan.portal.charts import Chart, DateRange, RangeChoice, Series, Table, csv_response, range_parse
 from tenants.models import Tenant
 
@@ -50,89 +49,134 @@ def month_label(month: date) -> str:
     return f"{month.year}年{month.month}月"
 
 
+def month_span(span: DateRange) -> DateRange:
+    """``span`` widened to the whole months it touches: the rollup counts by month."""
+    months = months_of(span)
+    index = months[-1].year * 12 + months[-1].month  # the month after the last
+    return DateRange(months[0], date(index // 12, index % 12 + 1, 1) - timedelta(days=1))
+
+
+# Each chart draws this many centres (the most of what it counts in the range) and the rest as one.
+CHART_CENTRES = 10
+
+Value = int | Decimal
+
+
 @dataclass(frozen=True)
-class CentreMonths:
-    tenant: Tenant
-    issued: dict[date, int]
-    premium: dict[date, Decimal]
+class Column:
+    label: str
+    values: dict[date, Value]
 
 
-def centre_months(*, tenant: Tenant, span: DateRange, issuer_codes: list[str] | None) -> CentreMonths:
-    """Guarantees ``tenant`` issued within ``span``, and their premium, per month (Asia/Shanghai), read
-    in its schema in one grouped query; ``issuer_codes`` narrows them to those issuers' orders."""
-    with tenant_context(tenant):
-        orders = Order.objects.filter(issued_at__gte=span.start_at, issued_at__lt=span.end_at, state__in=COUNTED_STATES)
-        if issuer_codes is not None:
-            orders = orders.filter(issuer_code__in=issuer_codes)
-        rows = list(
-            orders.annotate(month=TruncMonth("issued_at", tzinfo=BILLING_TZ))
-            .order_by()
-            .values("month")
-            .annotate(n=Count("id"), premium=Sum("premium"))
+def _columns(
+    *,
+    rows: QuerySet[Any],
+    measure: str,
+    visible: Sequence[Tenant],
+    more: bool,
+    months: list[date],
+    zero: Value,
+) -> tuple[list[Column], dict[date, Value]]:
+    """The chart's columns from ``rows`` (rollup or usage rows of what may be seen, in the range,
+    with ``tenant_id``, a month field ``month`` and ``measure``): every visible centre when there
+    are few (``visible``, by code), else the ``CHART_CENTRES`` with the most and one for the rest;
+    and the months' totals. Three statements, whatever the number of centres."""
+    totals: dict[date, Value] = {
+        r["month"]: r["v"] or zero for r in rows.order_by().values("month").annotate(v=Sum(measure))
+    }
+    if more:
+        top = list(
+            rows.order_by()
+            .values("tenant_id")
+            .annotate(v=Sum(measure))
+            .order_by("-v", "tenant_id")
+            .values_list("tenant_id", flat=True)[:CHART_CENTRES]
         )
-    issued: dict[date, int] = {}
-    premium: dict[date, Decimal] = {}
-    for row in rows:  # one row per month
-        month = row["month"].astimezone(BILLING_TZ).date() if hasattr(row["month"], "astimezone") else row["month"]
-        issued[month] = row["n"]
-        premium[month] = row["premium"] or ZERO
-    return CentreMonths(tenant, issued, premium)
+        by_id = Tenant.objects.in_bulk(top)
+        centres = [by_id[pk] for pk in top if pk in by_id]
+    else:
+        centres = list(visible)
+    per: dict[int, dict[date, Value]] = {t.pk: {} for t in centres}
+    for r in rows.filter(tenant_id__in=list(per)).order_by().values("tenant_id", "month").annotate(v=Sum(measure)):
+        per[r["tenant_id"]][r["month"]] = r["v"] or zero
+    columns = [Column(t.name, per[t.pk]) for t in centres]
+    if more:
+        rest: dict[date, Value] = {}
+        for month in months:
+            shown = sum((c.values.get(month, zero) for c in columns), zero)
+            rest[month] = totals.get(month, zero) - shown
+        columns.append(Column(_("其他交易中心"), rest))
+    return columns, totals
 
 
 def _matrix(
     name: str,
     title: str,
     months: list[date],
-    centres: Sequence[Tenant],
-    value: dict[str, dict[date, int | Decimal]],
-    zero: int | Decimal,
+    columns: Sequence[Column],
+    totals: dict[date, Value],
+    zero: Value,
 ) -> tuple[Table, list[Series]]:
     """Months down, centres across (and their total): the table of a stacked chart."""
     rows = []
     for month in months:
-        cells = [value[c.code].get(month, zero) for c in centres]
-        rows.append([month_label(month), *cells, sum(cells, zero)])
-    table = Table(name, title, [_("月份"), *(c.name for c in centres), _("合计")], rows)
-    series = [Series(c.name, [value[c.code].get(m, zero) for m in months]) for c in centres]
+        cells = [c.values.get(month, zero) for c in columns]
+        rows.append([month_label(month), *cells, totals.get(month, zero)])
+    table = Table(name, title, [_("月份"), *(c.label for c in columns), _("合计")], rows)
+    series = [Series(c.label, [c.values.get(m, zero) for m in months]) for c in columns]
     return table, series
 
 
-def volume_charts(*, figures: Sequence[CentreMonths], span: DateRange) -> list[Chart]:
+@dataclass(frozen=True)
+class Visible:
+    """The centres a user may see, for the charts: the first few by code, and whether there are more."""
+
+    first: list[Tenant]
+    more: bool
+
+
+def visible_centres(*, user: User | AnonymousUser) -> Visible:
+    first = list(tenants_visible(user).order_by("code")[: CHART_CENTRES + 1])
+    return Visible(first[:CHART_CENTRES], len(first) > CHART_CENTRES)
+
+
+def volume_charts(*, user: User | AnonymousUser, visible: Visible, span: DateRange) -> list[Chart]:
+    """Guarantees issued and their premium per month, per centre, from the rollup rows ``user`` may see."""
     months = months_of(span)
-    centres = [f.tenant for f in figures]
-    issued_table, issued_series = _matrix(
-        "issued", _("各交易中心每月出函笔数"), months, centres, {f.tenant.code: dict(f.issued) for f in figures}, 0
-    )
-    premium_table, premium_series = _matrix(
-        "premium", _("各交易中心每月保费"), months, centres, {f.tenant.code: dict(f.premium) for f in figures}, ZERO
-    )
+    rows = rollup_visible(CentreMonthFigure.objects.filter(month__gte=months[0], month__lte=months[-1]), user=user)
     labels = [month_label(m) for m in months]
-    return [
-        Chart(issued_table, labels, issued_series, stacked=True, empty=_("所选期间没有出函")),
-        Chart(
-            premium_table,
-            labels,
-            [Series(s.label, s.data, axis="money") for s in premium_series],
-            stacked=True,
-            empty=_("所选期间没有出函"),
-        ),
-    ]
+    charts = []
+    for name, title, measure, zero, axis in (
+        ("issued", _("各交易中心每月出函笔数"), "issued", 0, "count"),
+        ("premium", _("各交易中心每月保费"), "premium", ZERO, "money"),
+    ):
+        columns, totals = _columns(
+            rows=rows, measure=measure, visible=visible.first, more=visible.more, months=months, zero=zero
+        )
+        table, series = _matrix(name, title, months, columns, totals, zero)
+        charts.append(
+            Chart(
+                table,
+                labels,
+                [Series(s.label, s.data, axis=axis) for s in series],
+                stacked=True,
+                empty=_("所选期间没有出函"),
+            )
+        )
+    return charts
 
 
-def billing_chart(*, tenants: Sequence[Tenant], span: DateRange) -> Chart:
-    """The amounts of the usage reports of ``tenants`` for the months of ``span``, per centre. One query."""
+def billing_chart(*, visible: Visible, span: DateRange) -> Chart:
+    """The amounts of the centres' usage reports for the months of ``span``, per centre (platform
+    admins: every centre)."""
     months = months_of(span)
-    amounts: dict[str, dict[date, int | Decimal]] = {t.code: {} for t in tenants}
-    by_id = {t.pk: t.code for t in tenants}
-    reports = (
-        UsageReport.objects.filter(tenant_id__in=list(by_id), period_start__gte=months[0], period_start__lte=months[-1])
-        .order_by()
-        .values("tenant_id", "period_start")
-        .annotate(amount=Sum("amount"))
+    rows = UsageReport.objects.filter(period_start__gte=months[0], period_start__lte=months[-1]).annotate(
+        month=F("period_start")
     )
-    for r in reports:
-        amounts[by_id[r["tenant_id"]]][r["period_start"]] = r["amount"] or ZERO
-    table, series = _matrix("billing", _("各交易中心每月计费金额"), months, list(tenants), amounts, ZERO)
+    columns, totals = _columns(
+        rows=rows, measure="amount", visible=visible.first, more=visible.more, months=months, zero=ZERO
+    )
+    table, series = _matrix("billing", _("各交易中心每月计费金额"), months, columns, totals, ZERO)
     return Chart(
         table,
         [month_label(m) for m in months],
@@ -165,12 +209,12 @@ class ConsoleOverview:
 
 def console_overview(*, user: User | AnonymousUser, params: Mapping[str, str]) -> ConsoleOverview:
     """The overview's charts for what ``user`` may see over the range asked for (the last 12 months
-    unless ``from``/``to`` say otherwise): one query per visible centre, one for billing (platform
-    admins only)."""
+    unless ``from``/``to`` say otherwise), in whole months, read from the rollup and the usage
+    reports: a fixed number of statements, whatever the number of centres."""
     choice = range_parse(params, default=last_months(CONSOLE_MONTHS))
-    tenants = list(tenants_visible(user).order_by("code"))
-    figures = [centre_months(tenant=t, span=choice.range, issuer_codes=issuer_codes_of(user, t)) for t in tenants]
-    charts = volume_charts(figures=figures, span=choice.range)
+    choice = RangeChoice(month_span(choice.range), choice.typed, choice.errors)
+    visible = visible_centres(user=user)
+    charts = volume_charts(user=user, visible=visible, span=choice.range)
     if is_platform_admin(user):
-        charts.append(billing_chart(tenants=tenants, span=choice.range))
+        charts.append(billing_chart(visible=visible, span=choice.range))
     return ConsoleOverview(choice, charts)

@@ -91,3 +91,53 @@ class BulkOperation(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0)
+
+
+class CentreRollup(models.Model):
+    """When a centre's figures below were last recomputed from its schema (``console.rollup``).
+    The console reads these public-schema rows instead of entering every centre's schema."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} @{self.refreshed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CentreStateFigure(models.Model):
+    """A centre's orders in one state for one issuer: how many, their premium, and the state in the
+    centre's words when last rolled up."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    issuer_code = models.CharField(max_length=40, blank=True)
+    state = models.CharField(max_length=20)
+    label = models.CharField(max_length=100)
+    orders = models.PositiveIntegerField()
+    premium = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "issuer_code", "state"], name="console_state_figure_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.issuer_code} {self.state}: {self.orders}"
+
+
+class CentreMonthFigure(models.Model):
+    """The guarantees a centre's issuer issued in one month (Asia/Shanghai), and their premium."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # its first day
+    issuer_code = models.CharField(max_length=40, blank=True)
+    issued = models.PositiveIntegerField()
+    premium = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month", "issuer_code"], name="console_month_figure_once")
+        ]
+        indexes = [models.Index(fields=["month", "tenant"], name="console_month_figure_month")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.month:%Y-%m} {self.issuer_code}: {self.issued}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baohan.celery import app
+from baohan.celery import app, tenant_task
 
 
 @app.task(name="console.bulk_operation")  # type: ignore[untyped-decorator]
@@ -10,3 +10,16 @@ def bulk_operation_task(op_id: int) -> None:
     from baohan.console.operations import bulk_operation_run
 
     bulk_operation_run(op_id=op_id)
+
+
+@tenant_task("console.rollup")  # type: ignore[untyped-decorator]
+def rollup_task() -> str:
+    """Recompute the current centre's figures in the console's rollup (queued by beat where an
+    order's move marked the centre due, ``baohan.ops.due``)."""
+    from baohan.console.rollup import ROLLUP_JOB, centre_rollup_refresh
+    from baohan.ops.due import centre_due_run
+    from tenants.selectors import current_tenant
+
+    tenant = current_tenant()
+    assert tenant is not None  # a tenant task runs in a centre
+    return centre_due_run(job=ROLLUP_JOB, run=lambda: centre_rollup_refresh(tenant=tenant).refreshed_at.isoformat())

@@ -27,7 +27,7 @@ from baohan.console.charts import console_overview
 from baohan.console.models import BulkOperation, ConsoleAction, ConsoleRole
 from baohan.console.operations import bulk_operation_start
 from baohan.console.pack_errors import ExplainedProblem, pack_problems_explain
-from baohan.console.selectors import tenant_figures, tenant_orders
+from baohan.console.selectors import figures_as_of, tenant_figures, tenant_orders, tenants_figures
 from baohan.guarantees.errors import Conflict
 from baohan.issuerdesk.overview import issuer_overview
 from baohan.rulepacks.loader import RulePackError
@@ -46,19 +46,36 @@ class ConsoleLogin(auth_views.LoginView):
         return "/console/"
 
 
+CENTRES_PER_PAGE = 30
+
+
 @console_page
 def dashboard(request: HttpRequest) -> HttpResponse:
-    # Charts of what the user may see over a date range (baohan.console.charts); ?format=csv exports a table.
+    """The centres a page at a time with their figures, and the charts of what the user may see
+    (``baohan.console.charts``; ``?format=csv`` exports a table), all read from the public rollup
+    (``baohan.console.rollup``): the same statements however many centres there are."""
     overview = console_overview(user=request.user, params=request.GET)
     if request.GET.get("format") == "csv":
         return overview.csv(table=request.GET.get("table", ""))
-    rows = [
-        tenant_figures(tenant=t, issuer_codes=issuer_codes_of(request.user, t))
-        for t in tenants_visible(request.user).select_related("current_rule_pack").prefetch_related("domains")
-    ]
+    visible = tenants_visible(request.user)
+    centres = visible.select_related("current_rule_pack").prefetch_related("domains").order_by("name", "code")
+    number = request.GET.get("page", "1")
+    page = Paginator(centres, CENTRES_PER_PAGE).get_page(number if number.isascii() and number.isdigit() else 1)
+    rows = tenants_figures(user=request.user, tenants=list(page.object_list))
     # An issuer's staff: their queues on each centre's workbench (baohan.issuerdesk), one query per centre.
     queues = issuer_overview(request=request, user=request.user)
-    context = {"rows": rows, "issuer_queues": queues, "charts": overview.charts, "range": overview.range}
+    query = request.GET.copy()
+    for key in ("page", "format", "table"):
+        query.pop(key, None)
+    context = {
+        "rows": rows,
+        "page": page,
+        "query": query.urlencode(),
+        "as_of": figures_as_of(tenants=visible),
+        "issuer_queues": queues,
+        "charts": overview.charts,
+        "range": overview.range,
+    }
     return console_render(request, "console/dashboard.html", context, status=400 if overview.range.errors else 200)
 
 
