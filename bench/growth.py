@@ -67,6 +67,74 @@ def onboard_seconds(count: int, names: list[str]) -> list[float]:
     return times
 
 
+def console_statements() -> int:
+    """SQL statements of the platform console's overview page at N centres (a platform admin)."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    password = secrets.token_urlsafe(16)
+    user = get_user_model().objects.create_superuser(f"bench-{secrets.token_hex(4)}", "", password)
+    try:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        client.get("/console/")  # warm: sessions, templates
+        with CaptureQueriesContext(connection) as captured:
+            status = client.get("/console/").status_code
+        if status != 200:
+            raise SystemExit(f"the console overview answered {status}")
+        return len(captured.captured_queries)
+    finally:
+        connection.set_schema_to_public()
+        # Raw: the ORM's cascade would look for per-centre tables (tokens) in the public schema.
+        type(user).objects.filter(pk=user.pk)._raw_delete("default")
+
+
+def idle_beat(names: list[str]) -> dict[str, float]:
+    """Beat's periodic work at N centres: a minute of ticks with nothing due (tasks queued and SQL
+    statements, each job weighted by its ticks per minute), then a tick with 5 centres due."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from baohan.ops.due import _mark, centre_due_fan_out, periodic_jobs
+
+    per_minute = {
+        str(entry["args"][0]): 60.0 / float(entry["schedule"])
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry.get("task") == "payments.fan_out" and entry.get("args")
+    }
+    tasks = statements = 0.0
+    for job in periodic_jobs():
+        centre_due_fan_out(job=job)  # the task modules imported, nothing left due from creation
+        with CaptureQueriesContext(connection) as captured:
+            queued = centre_due_fan_out(job=job)
+        tasks += queued * per_minute[job]
+        statements += len(captured.captured_queries) * per_minute[job]
+    now = timezone.now()
+    for name in names[:5]:
+        _mark(schema_name=name, job="payments.deadlines", at=now)
+    from baohan.celery import app
+
+    task = app.tasks["payments.deadlines"]
+    task.delay = lambda *args, **kwargs: None  # counted, not run: these centres have no pack
+    try:
+        due_tasks = centre_due_fan_out(job="payments.deadlines", now=now)
+    finally:
+        del task.delay
+    connection.set_schema_to_public()
+    return {
+        "console_overview_statements": console_statements(),
+        "idle_tasks_per_minute": round(tasks, 1),
+        "idle_statements_per_minute": round(statements, 1),
+        "due_5_tasks": due_tasks,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--centres", type=int, default=1000)
@@ -113,6 +181,7 @@ def main() -> None:
             per_centre = int(cursor.fetchone()[0])
             cursor.execute("SELECT count(*), pg_size_pretty(pg_total_relation_size('pg_class')) FROM pg_class")
             relations, pg_class_size = cursor.fetchone()
+        idle = idle_beat(names)
         connection.close()
         nothing = job_seconds(env)
         call_command("migrate_schemas", "issuerdesk", "zero", schema_name=names[0], interactive=False, verbosity=0)
@@ -127,6 +196,7 @@ def main() -> None:
             "pg_class_size": str(pg_class_size),
             "release_nothing_pending_s": round(nothing, 1),
             "release_one_behind_s": round(one_behind, 1),
+            **idle,
         }
     finally:
         if scratch is None:
@@ -145,6 +215,11 @@ def main() -> None:
     print(
         f"catalog: {figures['relations_per_centre']} relations per centre (tables, indexes, sequences, toast); "
         f"{figures['relations']} in all, pg_class {figures['pg_class_size']}"
+    )
+    print(
+        f"idle beat at {args.centres} centres: {figures['idle_tasks_per_minute']} tasks and "
+        f"{figures['idle_statements_per_minute']} SQL statements a minute; 5 centres due: "
+        f"{figures['due_5_tasks']} tasks; the console overview: {figures['console_overview_statements']} statements"
     )
     print(f"{'release (the Helm job commands)':<44}{'seconds':>9}{'goal':>8}")
     print(f"{'  nothing pending':<44}{figures['release_nothing_pending_s']:>9}{'≤ 60':>8}")
