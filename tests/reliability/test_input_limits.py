@@ -1,10 +1,12 @@
 """Input limits: every JSON endpoint answers deep, huge and malformed bodies with a 400 in the one
-error shape (never a 5xx), and every number that comes in (API, pack forms, workbench and console
-forms, statement files) is ASCII digits, amounts with at most two decimals; a refusal names the
-field and changes nothing."""
+error shape (never a 5xx), and a body in any charset but UTF-8 with a 415 (so no encoding hides its
+depth), and every number that comes in (API, pack forms, workbench and console forms, statement
+files) is ASCII digits, amounts with at most two decimals; a refusal names the field and changes
+nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -15,11 +17,14 @@ from django.conf import settings
 from django.db import connection
 from django.test import RequestFactory
 from django_tenants.utils import tenant_context
+from rest_framework.exceptions import ParseError
 
 from baohan.billing.forms import PlanForm
 from baohan.console.forms_credentials import OverlapForm
+from baohan.guarantees.api.parsers import StrictJSONParser, _has_nul
 from baohan.guarantees.errors import InvalidInput
 from baohan.guarantees.numbers import NumberRefused, amount_parse, decimal_parse, integer_parse
+from baohan.identity.services.integrations import sms_settings_set
 from baohan.issuerdesk import views as desk_views
 from baohan.ops.inputs import json_depth
 from baohan.payments.api import PushInput
@@ -51,6 +56,12 @@ def _deep_object(levels: int) -> bytes:
     return b'{"a":' * levels + b"1" + b"}" * levels
 
 
+def _deep_disguised(levels: int) -> str:
+    """Nested ``levels`` deep, with strings whose UTF-16/UTF-32 bytes include stray quote and ``]`` bytes:
+    a byte-level scan of that encoding sees almost no nesting."""
+    return '["\u2241\u5d41\u2241",' * levels + "0" + "]" * levels
+
+
 MALFORMED = [
     b"{",
     b'{"a": ',
@@ -72,7 +83,7 @@ MALFORMED = [
 
 
 @pytest.fixture(scope="module")
-def operations(django_db_blocker: Any) -> list[tuple[str, str]]:
+def operations(django_db_setup: None, django_db_blocker: Any) -> list[tuple[str, str]]:
     """(method, path) of every operation of the API's own OpenAPI schema that takes a JSON body."""
     with django_db_blocker.unblock():
         response = Api(HOST).client.get("/api/v1/schema/", {"format": "json"})
@@ -97,8 +108,10 @@ def _callers() -> Iterator[Api]:
     yield issuer_api(CENTRE, "zijin")
 
 
-def _send(api: Api, method: str, path: str, body: bytes) -> Any:
-    return getattr(api.client, method)(path, body, content_type="application/json")
+def _send(api: Api, method: str, path: str, body: bytes, charset: str = "") -> Any:
+    """The body's bytes as they are (the test client would re-encode them for a declared charset)."""
+    content_type = f"application/json; charset={charset}" if charset else "application/json"
+    return api.client.generic(method.upper(), path, body, content_type=content_type)
 
 
 def test_json_depth_is_measured_without_recursion() -> None:
@@ -166,6 +179,91 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read() -
         CONTENT_LENGTH=str(settings.BAOHAN_JSON_MAX_BYTES + 1),
     )
     assert (response.status_code, response.json()["code"]) == (400, "body_too_large")
+
+
+def _deep_in(encoding: str, levels: int) -> list[bytes]:
+    return [_deep_array(levels).decode().encode(encoding), _deep_disguised(levels).encode(encoding)]
+
+
+def test_a_json_body_in_another_charset_is_refused_before_any_parser(operations: list[tuple[str, str]]) -> None:
+    targets = operations + NON_API_JSON
+    depth = settings.BAOHAN_JSON_MAX_DEPTH
+    assert all(json_depth(body) <= depth for body in _deep_in("utf-16", 10_000)[1:] + _deep_in("utf-32", 10_000)[1:])
+    before = snapshot(CENTRE)
+    bidder = bidder_api(CENTRE)[0]
+    callers = [Api(HOST), bidder]
+    for charset in ("utf-16", "utf-32", "UTF-16BE", "utf-32le"):
+        bodies = [*_deep_in(charset, 10_000), *_deep_in(charset, 500), *_deep_in(charset, depth + 1)]
+        bodies.append(b'{"section": "X"}'.decode().encode(charset))
+        for method, path in targets:
+            for body in bodies:
+                for api in callers:
+                    response = _send(api, method, path, body, charset=charset)
+                    assert response.status_code == 415, (charset, method, path, response.content[:300])
+                    error = response.json()
+                    assert set(error) == {"code", "message", "field", "label"}
+                    assert error["code"] == "unsupported_charset"
+                    assert "UTF-8" in error["message"]
+    for charset in ("latin-1", "utf-7", "cp037", "no-such-charset", '"utf-16"', "utf-8-sig"):
+        response = _send(bidder, "post", "/api/v1/quote", _deep_array(10_000), charset=charset)
+        assert (response.status_code, response.json()["code"]) == (415, "unsupported_charset"), charset
+    assert snapshot(CENTRE) == before
+
+
+def test_a_json_body_is_read_as_utf8_whatever_its_bytes_suggest() -> None:
+    bidder, _ = bidder_api(CENTRE)
+    before = snapshot(CENTRE)
+    # Not declared, yet UTF-16 or UTF-32 (with or without a byte order mark): not UTF-8 JSON.
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
+        for body in (*_deep_in(encoding, 10_000), *_deep_in(encoding, 500), b"{}".decode().encode(encoding)):
+            for path in ("/api/v1/quote", "/login/ca/", "/api/v1/stripe/webhook"):
+                response = _send(bidder, "post", path, body)
+                assert (response.status_code, response.json()["code"]) == (400, "malformed"), (encoding, path)
+    # A UTF-8 byte order mark hides nothing from the depth limit.
+    for body in (_deep_array(10_000), _deep_disguised(10_000).encode(), _deep_object(500)):
+        response = _send(bidder, "post", "/api/v1/quote", b"\xef\xbb\xbf" + body)
+        assert (response.status_code, response.json()["code"]) == (400, "too_deep")
+    assert json_depth(_deep_disguised(10_000).encode()) == 10_000
+    assert snapshot(CENTRE) == before
+    # UTF-8, however it is spelled, is read as usual.
+    shallow = _deep_object(settings.BAOHAN_JSON_MAX_DEPTH - 1)
+    for charset in ("utf-8", "UTF-8", "utf8", '"utf-8"'):
+        response = _send(bidder, "post", "/api/v1/quote", shallow, charset=charset)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid"), charset
+
+
+def _nested(levels: int, leaf: Any) -> Any:
+    value = leaf
+    for i in range(levels):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+def test_the_parsers_nul_check_takes_any_depth() -> None:
+    for levels in (1, 5_000, 200_000):
+        assert _has_nul(_nested(levels, "a\x00b"))
+        assert not _has_nul(_nested(levels, "ab"))
+        assert _has_nul(_nested(levels, {"ke\x00y": 1}))
+        assert _has_nul([_nested(levels, 1), _nested(levels, ("x", 1)), "\x00"])
+    assert not _has_nul({"a": [1, 2.5, None, True, {"b": "c"}], "d": ""})
+    parser = StrictJSONParser()
+    for levels in (400, 800, 100_000):
+        body = _deep_array(levels)[:levels] + b'"\\u0000"' + _deep_array(levels)[levels:]
+        with pytest.raises(ParseError):
+            parser.parse(io.BytesIO(body), "application/json", {})
+    assert parser.parse(io.BytesIO(_deep_array(400)), "application/json", {}) is not None
+
+
+def test_sms_templates_nested_too_deep_are_refused() -> None:
+    with tenant_context(tenant(CENTRE)):
+        for templates in ("[" * 100_000 + "]" * 100_000, '{"verification_code": ' + "[" * 5_000 + "]" * 5_000 + "}"):
+            with pytest.raises(InvalidInput) as refused:
+                sms_settings_set(
+                    provider="aliyun", key_id="id", key_secret="secret", sign_name="签名", templates=templates
+                )
+            assert (refused.value.code, refused.value.field) == ("templates_invalid", "templates")
+            assert "嵌套过深" in refused.value.message
+    connection.set_schema_to_public()
 
 
 # --- numbers -------------------------------------------------------------------------------------------

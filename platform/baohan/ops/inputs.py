@@ -3,12 +3,20 @@
 A JSON body (``application/json`` or ``…+json``) larger than ``BAOHAN_JSON_MAX_BYTES`` is answered
 400 ``body_too_large``; one nested deeper than ``BAOHAN_JSON_MAX_DEPTH`` (arrays and objects) is
 answered 400 ``too_deep`` before any parser sees it, so no request can exhaust the parser's recursion.
-Both use the API's error shape ``{"code", "message", "field", "label"}``. Malformed JSON is then the
-parser's to refuse (400 ``malformed``, ``baohan.guarantees.api.parsers.StrictJSONParser``).
+The depth is measured on the body's bytes, which is exact for UTF-8 only (no byte of a multi-byte
+UTF-8 character is a bracket, a quote or a backslash), and JSON bodies are UTF-8 (RFC 8259): a body
+declared in any other charset is answered 415 ``unsupported_charset``, and one whose bytes are
+UTF-16 or UTF-32 all the same (a byte order mark, or the NUL bytes of their ASCII characters, which
+``json.loads`` on bytes would decode as such) 400 ``malformed``. A UTF-8 byte order mark hides
+nothing from the scan. All use the API's error shape ``{"code", "message", "field", "label"}``.
+Malformed JSON is then the parser's to refuse (400 ``malformed``,
+``baohan.guarantees.api.parsers.StrictJSONParser``).
 """
 
 from __future__ import annotations
 
+import codecs
+import json
 import re
 from itertools import accumulate
 from typing import Any
@@ -16,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.http import parse_header_parameters
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A JSON string, escapes included (unrolled, so matching is linear).
@@ -39,12 +48,26 @@ def is_json(content_type: str) -> bool:
     return main == "application/json" or main.endswith("+json")
 
 
-def refusal(code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, "field": None, "label": None}, status=400)
+def refusal(code: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "field": None, "label": None}, status=status)
+
+
+def is_utf8(charset: str) -> bool:
+    """Whether a declared charset (any spelling: ``UTF-8``, ``utf8``...) is UTF-8 itself."""
+    try:
+        return codecs.lookup(charset.strip()).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def json_body_refusal(request: HttpRequest) -> JsonResponse | None:
-    """The 400 answer for a JSON body over the limits, or None when it is within them."""
+    """The answer refusing a JSON body (over the limits, or not UTF-8), or None when it is taken."""
+    _, params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))  # as Django reads it
+    charset = params.get("charset")
+    if charset is not None and not is_utf8(charset):
+        return refusal(
+            "unsupported_charset", "请求内容须为 UTF-8 编码的 JSON（Content-Type 的 charset 只能是 utf-8）", 415
+        )
     limit = int(settings.BAOHAN_JSON_MAX_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -59,6 +82,8 @@ def json_body_refusal(request: HttpRequest) -> JsonResponse | None:
         return too_large
     if len(raw) > limit:
         return too_large
+    if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):
+        return refusal("malformed", "请求内容须为 UTF-8 编码的 JSON")
     depth_limit = int(settings.BAOHAN_JSON_MAX_DEPTH)
     if json_depth(raw) > depth_limit:
         return refusal("too_deep", f"请求内容嵌套过深（JSON 最多 {depth_limit} 层）")

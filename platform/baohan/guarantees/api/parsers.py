@@ -13,12 +13,19 @@ from rest_framework.parsers import JSONParser
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether any text in ``value`` (keys too, at any depth) holds a NUL. Walks with a stack of its
+    own, not by recursion, so no nesting can exhaust the interpreter's."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
 
 
@@ -26,7 +33,7 @@ class StrictJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
-        except RecursionError as exc:  # never reached behind JsonLimitsMiddleware (baohan/ops/inputs.py)
+        except RecursionError as exc:  # not reached behind JsonLimitsMiddleware (baohan/ops/inputs.py)
             raise ParseError("请求内容嵌套过深") from exc
         if _has_nul(data):
             raise ParseError("请求内容含有空字符（\\0），请删除后重试")

@@ -26,10 +26,12 @@ from baohan.identity.integration_settings import secret_hint, settings_in_force
 from baohan.identity.models import IntegrationSetting
 from baohan.identity.services.accounts import account_event_record
 from baohan.identity.sms.providers import provider_from_settings
+from baohan.ops.inputs import json_depth
 
 Kind = IntegrationSetting.Kind
 SMS_PROVIDERS = ("aliyun", "tencent", "outbox")
 SMS_TEMPLATE_CODE = "verification_code"
+TEMPLATES_MAX_DEPTH = 8  # Tencent's are name → [template id, [param names]]: 3 deep
 # What each name is called on the console, and whether it is a secret (shown masked).
 LABELS: dict[str, tuple[str, bool]] = {
     "provider": ("服务商", False),
@@ -101,6 +103,13 @@ def _kept(given: str, *, current: dict[str, str], name: str, field: str, label: 
 
 
 def _templates_parsed(text: str) -> dict[str, Any]:
+    # Measured before parsing, so no nesting reaches the parser's recursion (templates nest 3 deep at most).
+    if json_depth(text.encode("utf-8", "surrogatepass")) > TEMPLATES_MAX_DEPTH:
+        raise InvalidInput(
+            "templates_invalid",
+            f"短信模板嵌套过深（JSON 最多 {TEMPLATES_MAX_DEPTH} 层）：模板名称 → 模板编号",
+            field="templates",
+        )
     try:
         templates = json.loads(text) if text.strip() else None
     except json.JSONDecodeError as exc:
