@@ -58,6 +58,19 @@ def main() -> None:
             f"{g('relations')} relations, {g('relations_per_centre')} per centre; pg_class {g('pg_class_size')}",
             load,
         ),
+        (
+            f"idle beat at {centres} centres: tasks, SQL statements a minute",
+            "independent of N",
+            f"{g('idle_tasks_per_minute')} tasks, {g('idle_statements_per_minute')} statements; "
+            f"5 centres due → {g('due_5_tasks')} tasks",
+            load,
+        ),
+        (
+            f"console overview at {centres} centres: SQL statements",
+            "independent of N",
+            f"{g('console_overview_statements')}",
+            load,
+        ),
     ]
     opening, _, load = run("opening.py", "--bidders", "200" if args.quick else "1000")
     o = opening.get
@@ -100,6 +113,13 @@ def main() -> None:
             load,
         ),
         ("p99 with the chart's worker recycling ÷ without", "≈ 1×", f"{t('recycling_p99_ratio')}×", load),
+        (
+            "  recycled every 1,000 requests ÷ without (p99); a new worker's first answer",
+            "",
+            f"{t('every_1000_p99_ratio')}×; {t('first_answer_warmed_ms')} ms "
+            f"({t('first_answer_cold_ms')} ms without warm-up)",
+            load,
+        ),
     ]
     surge, _, load = run("surge.py", *(["--quick"] if args.quick else []))
     s = surge.get
@@ -120,8 +140,6 @@ def main() -> None:
             load,
         ),
     ]
-    for figure, goal in (("idle work at 1,000 centres (tasks per minute)", "independent of N"),):
-        rows.append((figure, goal, "not measured yet", ""))
 
     width = max(len(r[0]) for r in rows)
     print(f"\n{'figure':<{width}}  {'goal':<18}{'measured':<40}load (1/5/15 min)")

@@ -22,6 +22,7 @@ def test_the_warm_up_answers_readyz_and_a_centres_site_and_leaves_the_connection
     assert done["/readyz"] == "200 OK"
     assert done["/api/v1/site"] == "200 OK"
     assert done["baohan.urls_tenant"] == done["baohan.urls_public"] == "resolved"
+    assert done["storage"]  # the storage client made (its class named)
     assert connection.connection is None  # handed back: the worker starts with nothing checked out
     assert connection.schema_name == "public"  # type: ignore[attr-defined]
 

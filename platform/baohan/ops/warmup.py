@@ -5,9 +5,9 @@ view modules the URL patterns import, DRF's and the serializers' set-up, the fir
 Redis connections, the host → centre lookup and the centre's rule pack. With worker recycling
 (``GUNICORN_MAX_REQUESTS``) that cost lands on live requests at every recycle. ``process_warm``
 pays it in gunicorn's ``post_worker_init`` hook instead, while the other workers carry the load:
-it resolves every URL pattern and sends ``/readyz`` and one centre's ``/api/v1/site`` through the
-application itself (no socket). A failure is logged and ignored: the worker then warms up on
-live requests, as it would have without this.
+it resolves every URL pattern, makes the documents' storage client, and sends ``/readyz`` and one
+centre's ``/api/v1/site`` through the application itself (no socket). A failure is logged and
+ignored: the worker then warms up on live requests, as it would have without this.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def process_warm(app: WsgiApp) -> dict[str, str]:
         done[urlconf] = "resolved"
     platform_host = next(iter(getattr(settings, "PLATFORM_HOSTS", []) or ["localhost"]))
     done["/readyz"] = _wsgi_get(app, host=platform_host, path="/readyz")
+    done["storage"] = _storage_warm()
     centre_host = _centre_host()
     if centre_host:
         done["/api/v1/site"] = _wsgi_get(app, host=centre_host, path="/api/v1/site")
@@ -93,6 +94,14 @@ def process_warm(app: WsgiApp) -> dict[str, str]:
         "worker warmed in %.0f ms", (time.perf_counter() - started) * 1000, extra={"event": "worker_warm", **done}
     )
     return done
+
+
+def _storage_warm() -> str:
+    """The documents' storage client made (S3: boto3's modules and service model loaded), no request."""
+    from django.core.files.storage import default_storage
+
+    bucket = getattr(default_storage, "bucket", None)  # S3Storage builds its client here; others have none
+    return type(default_storage).__name__ if bucket is None else f"{type(default_storage).__name__}:{bucket.name}"
 
 
 def _centre_host() -> str | None:
