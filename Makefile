@@ -34,7 +34,8 @@ fonts: $(FONT)
 
 # The browser tests (tests/browser) drive Debian's Chromium headless through Playwright, never a
 # browser build of Playwright's own. BAOHAN_CHROMIUM points at another Chromium instead. A CJK font
-# (Debian's fonts-wqy-zenhei) comes too, so that screenshots show Chinese text, not empty boxes.
+# (Debian's fonts-wqy-zenhei) comes too, so that screenshots show Chinese text, not empty boxes, and
+# Chromium's Chinese locale (chromium-l10n), so that date inputs read yyyy/mm/dd as a bidder's do.
 CHROMIUM := /usr/bin/chromium
 browser:
 	@packages=""; \
@@ -42,6 +43,7 @@ browser:
 		[ -x "$$BAOHAN_CHROMIUM" ] || { echo "BAOHAN_CHROMIUM=$$BAOHAN_CHROMIUM is not an executable" >&2; exit 1; }; \
 	elif [ ! -x $(CHROMIUM) ]; then packages="chromium"; fi; \
 	[ -f $(SYSTEM_FONT) ] || packages="$$packages fonts-wqy-zenhei"; \
+	[ -n "$$BAOHAN_CHROMIUM" ] || [ -f /usr/lib/chromium/locales/zh-CN.pak ] || packages="$$packages chromium-l10n"; \
 	if [ -n "$$packages" ]; then \
 		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi; \
 		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \

@@ -61,6 +61,8 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we run as root, where Chromium's sandbox refuses to start
+    # The browser's own language, as a bidder's in China: date inputs read yyyy/mm/dd, not mm/dd/yyyy.
+    "--lang=zh-CN",
     "--disable-gpu",
     # Without these Chromium keeps calling Google's hosts, which this machine's closed network refuses.
     "--disable-quic",
@@ -285,7 +287,13 @@ def browser() -> Iterator[Browser]:
     connections.close_all()
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            # Chromium on Linux formats dates in the language of its environment.
+            env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"},
+        )
         try:
             yield chromium
         finally:
@@ -405,7 +413,13 @@ def page_factory(request: pytest.FixtureRequest, live_site: LiveSite, browser: B
     blanks_before = len(BLANKS_FOUND)
 
     def new_page(region: str | None = None, *, mobile: bool = False, **options: Any) -> Page:
-        settings: dict[str, Any] = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "accept_downloads": True}
+        # Reduced motion: charts are drawn at once, so a screenshot never catches a bar mid-animation.
+        settings: dict[str, Any] = {
+            "locale": "zh-CN",
+            "timezone_id": "Asia/Shanghai",
+            "accept_downloads": True,
+            "reduced_motion": "reduce",
+        }
         settings.update(PHONE if mobile else DESKTOP)
         if mobile:
             settings["user_agent"] = PHONE_USER_AGENT.format(version=browser.version)
