@@ -35,5 +35,9 @@ def cjk_font() -> str:
 
     path = font_path()
     # The first face of a collection (.ttc); a single-font file has only that one.
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
+    font = TTFont(FONT_NAME, str(path), subfontIndex=0)
+    # Each document's subset copies tables out of the file; the glyph table (megabytes for a CJK
+    # font) once per process instead of once per document.
+    font.face.get_table = functools.cache(font.face.get_table)  # type: ignore[method-assign]
+    pdfmetrics.registerFont(font)
     return FONT_NAME

@@ -93,7 +93,7 @@ def policy_render(*, facts: PolicyFacts, layout: PolicyLayout) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    font = cjk_font()
+    font = _reportlab_ready()
     accent = colors.HexColor(layout.accent)
     title = ParagraphStyle("title", fontName=font, fontSize=18, leading=24, alignment=1, textColor=accent)
     subtitle = ParagraphStyle("subtitle", fontName=font, fontSize=9, leading=12, alignment=1, textColor=colors.grey)
@@ -142,6 +142,17 @@ def policy_render(*, facts: PolicyFacts, layout: PolicyLayout) -> bytes:
     story += [table, Spacer(1, 8 * mm), verify]
     doc.build(story)
     return out.getvalue()
+
+
+@functools.cache
+def _reportlab_ready() -> str:
+    """The font registered, and streams Flate-compressed only: reportlab's default also wraps them
+    in ASCII85 (a quarter larger, encoded here and decoded again by every reader). The CJK font's
+    name."""
+    from reportlab import rl_config
+
+    rl_config.useA85 = 0
+    return cjk_font()
 
 
 def qr_matrix(text: str) -> list[list[bool]]:

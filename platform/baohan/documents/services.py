@@ -68,12 +68,17 @@ def policy_facts(*, order: Order, pack: RulePack, code: str) -> PolicyFacts:
 
 
 def policy_seal(*, pdf: bytes, password: str) -> bytes:
-    """The same document, AES-256 encrypted (PDF 2.0, R6): it does not open without the key."""
+    """The same document, AES-256 encrypted (PDF 2.0, R6, qpdf through pikepdf): it does not open
+    without the key. The rendered streams are Flate-compressed already: not compressed again."""
     import pikepdf
 
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(pdf)) as document:
-        document.save(out, encryption=pikepdf.Encryption(owner=password, user=password, R=6))
+        document.save(
+            out,
+            encryption=pikepdf.Encryption(owner=password, user=password, R=6),
+            compress_streams=False,
+        )
     return out.getvalue()
 
 
@@ -82,10 +87,11 @@ def policy_generate(*, order_id: int, actor: Actor | None = None) -> Policy:
     before the order is locked (rendering takes tens of milliseconds)."""
     actor = actor or Actor.system("出具保单")
     pack, version = pack_in_force()
-    order = Order.objects.select_related("section", "enterprise").filter(pk=order_id).first()
+    # The policy made already, if any, in the same query (no reverse row: None).
+    order = Order.objects.select_related("section", "enterprise", "policy").filter(pk=order_id).first()
     if order is None:
         raise NotFound("order_not_found", "订单不存在")
-    existing = Policy.objects.filter(order=order).first()
+    existing: Policy | None = getattr(order, "policy", None)
     if existing is not None:
         return existing
     if order.state not in POLICY_STATES or not order.guarantee_number:
