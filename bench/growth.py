@@ -72,7 +72,7 @@ def console_statements() -> int:
     import secrets
 
     from django.contrib.auth import get_user_model
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -82,6 +82,7 @@ def console_statements() -> int:
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         client.get("/console/")  # warm: sessions, templates
+        reset_queries()  # a full query log (DEBUG) would make the capture below see nothing
         with CaptureQueriesContext(connection) as captured:
             status = client.get("/console/").status_code
         if status != 200:
@@ -97,7 +98,7 @@ def idle_beat(names: list[str]) -> dict[str, float]:
     """Beat's periodic work at N centres: a minute of ticks with nothing due (tasks queued and SQL
     statements, each job weighted by its ticks per minute), then a tick with 5 centres due."""
     from django.conf import settings
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
@@ -111,6 +112,7 @@ def idle_beat(names: list[str]) -> dict[str, float]:
     tasks = statements = 0.0
     for job in periodic_jobs():
         centre_due_fan_out(job=job)  # the task modules imported, nothing left due from creation
+        reset_queries()  # a full query log (DEBUG) would make the capture below see nothing
         with CaptureQueriesContext(connection) as captured:
             queued = centre_due_fan_out(job=job)
         tasks += queued * per_minute[job]
