@@ -110,12 +110,15 @@ def centre_due_claim(*, job: str, now: datetime, limit: int) -> list[str]:
     """Take (delete) up to ``limit`` of the centres ``job`` is due in at ``now``; their schema names.
     Rows another claim holds are skipped: two claims side by side never return the same centre."""
     table = _table()
+    # The rows are picked once, in a materialized CTE: a subquery under ``IN`` may be run again by
+    # the plan, and with SKIP LOCKED each run picks other rows (more than ``limit`` taken).
     with db_connection.cursor() as cursor:
         cursor.execute(
-            f"""DELETE FROM {table} WHERE id IN (
+            f"""WITH picked AS MATERIALIZED (
                     SELECT id FROM {table} WHERE job = %s AND due_at <= %s::timestamptz
                      ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
-                RETURNING schema_name""",
+                DELETE FROM {table} AS due USING picked WHERE due.id = picked.id
+                RETURNING due.schema_name""",
             [job, now, limit],
         )
         return [row[0] for row in cursor.fetchall()]
