@@ -48,8 +48,15 @@ def job_seconds(env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def onboard_seconds(count: int, names: list[str]) -> list[float]:
-    """Seconds to onboard ``count`` centres from a real pack (their schemas join ``names``, to be dropped)."""
+def onboard_seconds(count: int, names: list[str], *, profile: bool = False) -> list[float]:
+    """Seconds to onboard ``count`` centres from a real pack (their schemas join ``names``, to be dropped);
+    with ``profile``, where the time of the last one went (cProfile and its SQL, on stderr)."""
+    import cProfile
+    import pstats
+
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
     from tenants.services import tenant_onboard
 
     text = (ROOT / "regions" / "xuancheng.yaml").read_text(encoding="utf-8")
@@ -57,13 +64,26 @@ def onboard_seconds(count: int, names: list[str]) -> list[float]:
     for i in range(count):
         code = f"benchonboard{i}"
         names.append(code)
-        started = time.perf_counter()
-        tenant_onboard(
-            source_text=text.replace("code: xuancheng", f"code: {code}", 1),
-            source_name="bench.yaml",
-            domains=[f"onb{i}.bench.localhost"],
-        )
-        times.append(time.perf_counter() - started)
+        last = profile and i == count - 1
+        profiler = cProfile.Profile() if last else None
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            tenant_onboard(
+                source_text=text.replace("code: xuancheng", f"code: {code}", 1),
+                source_name="bench.yaml",
+                domains=[f"onb{i}.bench.localhost"],
+            )
+            if profiler is not None:
+                profiler.disable()
+            times.append(time.perf_counter() - started)
+        if profiler is not None:
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+            slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:10]
+            for query in slowest:
+                print(f"{float(query['time']) * 1000:8.1f} ms  {query['sql'][:160]}", file=sys.stderr)
     return times
 
 
@@ -142,6 +162,7 @@ def main() -> None:
     parser.add_argument("--centres", type=int, default=1000)
     parser.add_argument("--onboard", type=int, default=7, help="centres onboarded at N, for the p50")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="where the last onboarding's time went (stderr)")
     args = parser.parse_args()
 
     scratch = None
@@ -174,7 +195,10 @@ def main() -> None:
                 schema_create_by_clone(name)
                 Tenant.objects.create(schema_name=name, code=name.replace("_", "-"), name=name, theme="base")
         created = time.perf_counter() - started
-        onboard = onboard_seconds(args.onboard, names)
+        # Onboarding runs in a console process, whose session has not itself created a thousand
+        # schemas: a new session, not the one whose caches hold every relation made above.
+        connection.close()
+        onboard = onboard_seconds(args.onboard, names, profile=args.profile)
         with connection.cursor() as cursor:  # the catalog a centre adds, and the whole catalog now
             cursor.execute(
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s",
