@@ -129,7 +129,8 @@ def run(count: int, *, profile: bool = False, as_json: bool = False) -> None:
 
     sample = orders[: min(50, len(orders))]
     layout = policy_layout(theme)
-    policy_render(facts=policy_facts(order=sample[0], pack=pack, code="WARMUP00"), layout=layout)  # font loaded
+    warm = policy_render(facts=policy_facts(order=sample[0], pack=pack, code="WARMUP00"), layout=layout)  # font
+    policy_seal(pdf=warm, password=secrets.token_urlsafe(24))  # the sealing library imported
     start = time.perf_counter()
     pdfs = [
         policy_render(facts=policy_facts(order=o, pack=pack, code=verification_code_make()), layout=layout)
@@ -158,7 +159,7 @@ def run(count: int, *, profile: bool = False, as_json: bool = False) -> None:
     total = time.perf_counter() - start
     if profile:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "40")))
     size = sum(len(p) for p in pdfs) / len(pdfs)
     if as_json:
         import json

@@ -1,5 +1,5 @@
-"""The sealed policy: the plain document AES-256 encrypted (revision 6, by qpdf): it opens with its
-key as user and as owner alike, in qpdf and in pypdf, with the permissions it always had, its
+"""The sealed policy: the plain document AES-256 encrypted (revision 6, PDF 1.7 with Adobe's
+extension level 8): it opens with its key as user and as owner alike, in qpdf and in pypdf, with the permissions it always had, its
 streams still Flate-compressed, and shows nothing of what it hides."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_the_sealed_copy_opens_only_with_its_key_and_holds_the_same_objects(plai
         info = opened.encryption
         assert (info.R, info.V, info.bits) == (6, 5, 256)
         assert info.stream_method == info.string_method == EncryptionMethod.aesv3
-        assert opened.allow == pikepdf.Permissions()  # what pikepdf.Encryption(R=6) gave
+        assert opened.allow == pikepdf.Permissions()  # everything but assembly, as always
         assert (opened.pdf_version, opened.extension_level) == ("1.7", 8)
         assert opened.check_pdf_syntax() == []
         assert opened.docinfo.Title == original.docinfo.Title

@@ -68,17 +68,32 @@ def policy_facts(*, order: Order, pack: RulePack, code: str) -> PolicyFacts:
 
 
 def policy_seal(*, pdf: bytes, password: str) -> bytes:
-    """The same document, AES-256 encrypted (PDF 2.0, R6, qpdf through pikepdf): it does not open
-    without the key. The rendered streams are Flate-compressed already: not compressed again."""
-    import pikepdf
+    """The same document, AES-256 encrypted (PDF 2.0 security handler, R6, by pypdf over
+    ``cryptography``'s AES and hashlib): it does not open without the key. The objects are copied
+    as they are: the rendered streams stay Flate-compressed and are not compressed again."""
+    import pypdf
+    from pypdf.constants import UserAccessPermissions
+    from pypdf.generic import DictionaryObject, NameObject, NumberObject
 
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf)))
+    # AES-256 (R6) is PDF 1.7 with Adobe's extension level 8: declared, as qpdf declares it.
+    writer.pdf_header = b"%PDF-1.7"
+    writer.root_object[NameObject("/Extensions")] = DictionaryObject(
+        {
+            NameObject("/ADBE"): DictionaryObject(
+                {NameObject("/BaseVersion"): NameObject("/1.7"), NameObject("/ExtensionLevel"): NumberObject(8)}
+            )
+        }
+    )
+    writer.encrypt(
+        user_password=password,
+        owner_password=password,
+        algorithm="AES-256",
+        # Everything but assembling the document (inserting, rotating or deleting pages).
+        permissions_flag=UserAccessPermissions.all() & ~UserAccessPermissions.ASSEMBLE_DOC,
+    )
     out = io.BytesIO()
-    with pikepdf.open(io.BytesIO(pdf)) as document:
-        document.save(
-            out,
-            encryption=pikepdf.Encryption(owner=password, user=password, R=6),
-            compress_streams=False,
-        )
+    writer.write(out)
     return out.getvalue()
 
 
