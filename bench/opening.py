@@ -199,6 +199,19 @@ def profile(section: str, token: str) -> None:
         client.get(f"/api/v1/centre/sections/{section}/guarantees")
     profiler.disable()
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    # And the statement's own plan, run as the request runs it.
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from baohan.guarantees.opening import section_guarantees_statement
+    from baohan.sections.models import Section
+    from tenants.models import Tenant
+    from tenants.selectors import pack_in_force
+
+    with tenant_context(Tenant.objects.get(code="xinjiang")), connection.cursor() as cursor:
+        sql, params = section_guarantees_statement(section=Section.objects.get(code=section), pack=pack_in_force()[0])
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        print("\n".join(row[0] for row in cursor.fetchall()))
 
 
 if __name__ == "__main__":

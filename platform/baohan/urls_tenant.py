@@ -6,7 +6,11 @@ from baohan.documents.views import verify_page
 from baohan.portal import views
 from baohan.portal.favicon import favicon
 
+# The API first: its calls come in bulk, and no page's path starts with "api/" (the empty-prefix
+# includes below would otherwise be tried, pattern by pattern, before every API call).
 urlpatterns = [
+    path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
+    path("api/v1/", include("baohan.api_urls")),
     path("", views.landing, name="landing"),
     path("favicon.ico", favicon, name="favicon"),
     path("verify", verify_page, name="verify"),
@@ -15,7 +19,5 @@ urlpatterns = [
     path("staff/", include("baohan.portal.staff_urls")),
     path("issuer/", include("baohan.issuerdesk.urls")),
     path("", include("baohan.portal.urls")),
-    path("api/v1/site", views.SiteApi.as_view(), name="api-site"),
-    path("api/v1/", include("baohan.api_urls")),
     path("", include("baohan.identity.urls")),
 ]

@@ -60,8 +60,8 @@ SELECT coalesce(json_agg(json_build_object(
 """
 
 
-def section_guarantees_json(*, section: Section, pack: RulePack) -> str:
-    """The JSON array of ``section``'s issued guarantees, oldest first (as ``guarantee_row`` each)."""
+def section_guarantees_statement(*, section: Section, pack: RulePack) -> tuple[str, dict[str, str | int | date | None]]:
+    """The statement that builds ``section``'s listing, and its parameters."""
     params: dict[str, str | int | date | None] = {
         "section": section.pk,
         "section_code": section.code,
@@ -71,6 +71,12 @@ def section_guarantees_json(*, section: Section, pack: RulePack) -> str:
         "status_labels": json.dumps(GUARANTEE_STATUS_LABELS, ensure_ascii=False),
         "state_labels": json.dumps({s.value: state_label(pack=pack, state=s.value) for s in OrderState}),
     }
+    return _SQL, params
+
+
+def section_guarantees_json(*, section: Section, pack: RulePack) -> str:
+    """The JSON array of ``section``'s issued guarantees, oldest first (as ``guarantee_row`` each)."""
+    sql, params = section_guarantees_statement(section=section, pack=pack)
     with connection.cursor() as cursor:
-        cursor.execute(_SQL, params)
+        cursor.execute(sql, params)
         return str(cursor.fetchone()[0])
