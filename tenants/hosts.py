@@ -14,6 +14,7 @@ another cache, a request costs one cache round trip (generation and entry togeth
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from typing import Any
 
@@ -28,6 +29,9 @@ GENERATION_KEY = "tenancy:generation"
 HOST_TTL = 600  # seconds; a safety net only: changes move the generation on at once
 _TENANT_FIELDS = tuple(f.attname for f in Tenant._meta.concrete_fields)
 _PACK_FIELDS = ("id", "tenant_id", "number", "label", "digest")
+# An entry is a list of values in this order: the order is part of the key, so during a rolling
+# release a process whose Tenant has another set of fields never reads the other version's entries.
+ENTRY_SHAPE = hashlib.sha256(repr((_TENANT_FIELDS, _PACK_FIELDS)).encode()).hexdigest()[:12]
 
 
 def _cache() -> Any:
@@ -35,7 +39,7 @@ def _cache() -> Any:
 
 
 def _host_key(hostname: str) -> str:
-    return f"tenancy:host:{hostname}"
+    return f"tenancy:host:{ENTRY_SHAPE}:{hostname}"
 
 
 def _generation_bump() -> None:

@@ -107,3 +107,31 @@ def test_a_credentials_use_is_written_at_most_once_per_interval() -> None:
     with tenant_context(tenant("xinjiang")):
         assert ApiCredential.objects.filter(issuer_code="guoren", last_used_at__gt=stale).exists()
     connection.set_schema_to_public()
+
+
+def test_an_entry_written_by_a_release_with_other_centre_fields_is_never_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """During a rolling release old and new processes share the cache: a process whose Tenant has
+    other fields must not take the other version's list of values for its own."""
+    from tenants import hosts
+
+    client = Client(HTTP_HOST="xinjiang.localhost")
+    assert client.get("/api/v1/site").json()["region"] == "xinjiang"  # the entry is cached now
+    cache = caches["global"]
+    key = hosts._host_key("xinjiang.localhost")
+    entry = cache.get(key)
+    assert entry is not None
+    # What a release with one more field before the code would write: every value after it shifted.
+    shifted = dict(entry, tenant=["extra", *entry["tenant"]])
+    other_fields = ("extra", *hosts._TENANT_FIELDS)
+    monkeypatch.setattr(hosts, "_TENANT_FIELDS", other_fields)
+    monkeypatch.setattr(hosts, "ENTRY_SHAPE", "another-shape")
+    cache.set(hosts._host_key("xinjiang.localhost"), shifted)
+    monkeypatch.undo()
+    assert hosts._host_key("xinjiang.localhost") == key  # this version's key is untouched
+    _response, sql = statements(client, "/api/v1/site")
+    assert tenancy(sql) == []  # still this version's own entry, from the cache
+    assert client.get("/api/v1/site").json()["region"] == "xinjiang"
+    caches["global"].delete(key)  # cold: the other version's entry is there, this one reads the database
+    _response, sql = statements(client, "/api/v1/site")
+    assert len([s for s in sql if "tenants_domain" in s]) == 1
+    assert client.get("/api/v1/site").json()["region"] == "xinjiang"
