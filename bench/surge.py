@@ -39,7 +39,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+from baohan.ops.supervisor import group_stop, http_ready, loopback_port  # noqa: E402 - after the path
+
 CENTRE = "xinjiang"
 HOST = "surge.localhost"
 PLATFORM_HOST = "localhost"
@@ -67,12 +68,6 @@ CONSENTS = ["notice_and_clauses_read"]
 DEPOSIT = "1000000.00"  # premium ¥1,000 at 国任's 0.1 %
 RNG = random.Random(20)  # think times and arrivals: a run is repeatable  # noqa: S311 - not for secrets
 IDLE_RECONNECT_S = 4.0  # gunicorn's keepalive is 5 s: a browser opens a new connection after that
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -123,40 +118,13 @@ class Processes:
 
     def stop_all(self) -> None:
         for _, process in reversed(self.children):
-            for sig, wait in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    continue
-                deadline = time.monotonic() + wait  # the group may outlive its leader a moment
-                while time.monotonic() < deadline:
-                    try:
-                        os.killpg(process.pid, 0)
-                    except ProcessLookupError:
-                        break
-                    time.sleep(0.1)
-                else:
-                    continue
-                break
+            group_stop(process, grace=30.0, kill_wait=10.0)
         self.children.clear()
 
 
 def wait_http(port: int, path: str, host: str, *, seconds: float, what: str, procs: Processes, name: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", path, headers={"Host": host})
-            if connection.getresponse().status < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{what} did not answer within {seconds:.0f} s:\n{procs.log_tail(name)}")
+    if not http_ready(port, path=path, host=host, seconds=seconds, ready=lambda status: status < 500):
+        raise SystemExit(f"{what} did not answer within {seconds:.0f} s:\n{procs.log_tail(name)}")
 
 
 # --- measurement ------------------------------------------------------------------------------
@@ -693,7 +661,7 @@ def main() -> None:
         handoff["issuer"] = pack.login.handoff.issuer
     connection.close()
 
-    s3_port = free_port()
+    s3_port = loopback_port()
     s3_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs.start(
         "s3", [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(s3_port)], s3_env
@@ -702,7 +670,7 @@ def main() -> None:
     s3_keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret", "region_name": "us-east-1"}
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", **s3_keys).create_bucket(Bucket=BUCKET)
 
-    port = free_port()
+    port = loopback_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_", "WEB_", "CELERY_"))},
         "DJANGO_SETTINGS_MODULE": "baohan.settings.production",

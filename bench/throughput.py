@@ -21,8 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,14 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+from baohan.ops.supervisor import group_stop, http_ready, loopback_port  # noqa: E402 - after the path
+
 CENTRE_HOST = "tp.localhost"
 PLATFORM_HOST = "localhost"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def gunicorn_start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -52,26 +46,15 @@ def gunicorn_start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         stderr=open(Path(env["BAOHAN_BENCH_LOG"]), "ab"),  # noqa: SIM115 - the server's, closed with it
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz", headers={"Host": PLATFORM_HOST})
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    os.killpg(process.pid, signal.SIGTERM)
+    if http_ready(port, path="/healthz", host=PLATFORM_HOST, seconds=60, process=process):
+        return process
+    group_stop(process)
     tail = Path(env["BAOHAN_BENCH_LOG"]).read_text(errors="replace")[:3000]
     raise SystemExit(f"gunicorn did not answer /healthz within 60 s:\n{tail}")
 
 
 def gunicorn_stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    group_stop(process, grace=30.0, kill_wait=10.0)
 
 
 def load(port: int, host: str, path: str, *, clients: int, seconds: float) -> dict[str, float]:
@@ -185,7 +168,7 @@ def main() -> None:
     first_ms: dict[str, float] = {}
     for label, extra in (("warmed", {}), ("cold", {"GUNICORN_WARMUP": "0"})):
         # A new worker's first answer: with the warm-up gunicorn runs before it accepts one, and without.
-        port = free_port()
+        port = loopback_port()
         server = gunicorn_start({**env, **extra, "WEB_CONCURRENCY": "1"}, port)
         try:
             first_ms[label] = load(port, CENTRE_HOST, "/api/v1/site", clients=1, seconds=0)["first_ms"]
@@ -197,7 +180,7 @@ def main() -> None:
         ("no_recycling", {"GUNICORN_MAX_REQUESTS": "0"}),
         ("every_1000", {"GUNICORN_MAX_REQUESTS": "1000"}),
     ):
-        port = free_port()
+        port = loopback_port()
         server = gunicorn_start({**env, **extra}, port)
         try:
             for host, path in ((CENTRE_HOST, "/api/v1/site"), (PLATFORM_HOST, "/api/v1/platform")):

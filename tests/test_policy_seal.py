@@ -1,6 +1,7 @@
 """The sealed policy: the plain document AES-256 encrypted (revision 6, PDF 1.7 with Adobe's
-extension level 8): it opens with its key as user and as owner alike, in qpdf and in pypdf, with the permissions it always had, its
-streams still Flate-compressed, and shows nothing of what it hides."""
+extension level 8): it opens with its key as user and as owner alike, in qpdf and in pypdf,
+with the permissions it always had, its streams still Flate-compressed, and shows nothing of
+what it hides."""
 
 from __future__ import annotations
 

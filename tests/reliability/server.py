@@ -16,12 +16,9 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -33,15 +30,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
+from baohan.ops.supervisor import group_stop, http_ready, loopback_port
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 Kind = Literal["gunicorn", "devserver"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def database_url_for_tests(*, application_name: str = "") -> str:
@@ -95,7 +88,7 @@ def server_running(
 ) -> Iterator[Server]:
     """A server process on a free port until the block ends; then SIGTERM to its process group
     (SIGKILL after 30 s): nothing of it is left."""
-    port = free_port()
+    port = loopback_port()
     application_name = f"reliability-{kind}-{uuid.uuid4().hex[:8]}"
     log = log_dir / f"{kind}-{port}.log"
     child_env = {
@@ -130,37 +123,14 @@ def server_running(
 
 
 def _wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    if not http_ready(server.port, path="/readyz", host="localhost", seconds=START_TIMEOUT, process=server.process):
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.kind} exited with {server.process.returncode}:\n{server.log_text()[-4000:]}")
-        try:
-            if server.get("/readyz") == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{server.kind} not ready after {START_TIMEOUT:.0f} s:\n{server.log_text()[-4000:]}")
+        raise RuntimeError(f"{server.kind} not ready after {START_TIMEOUT:.0f} s:\n{server.log_text()[-4000:]}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        # The group may outlive its leader for a moment (gunicorn's workers): wait until it is empty.
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
+    group_stop(process, grace=30.0, kill_wait=10.0)
 
 
 # --- Concurrent calls -------------------------------------------------------------------------

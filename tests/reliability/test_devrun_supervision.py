@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from baohan.ops.supervisor import ChildSpec, Supervisor, group_members
-from tests.reliability.server import ROOT, database_url_for_tests, free_port
+from baohan.ops.supervisor import ChildSpec, Supervisor, group_members, group_stop, loopback_port
+from tests.reliability.server import ROOT, database_url_for_tests
 
 
 def _alive(pid: int) -> bool:
@@ -147,12 +147,29 @@ def test_stop_kills_a_group_that_ignores_sigterm() -> None:
     assert not any(_alive(pid) for pid in members)
 
 
+def test_group_stop_ends_a_whole_group_and_says_whether_it_had_to_kill() -> None:
+    """What the tests' servers and the benchmarks stop their processes with."""
+    polite = subprocess.Popen(["/bin/sh", "-c", "sleep 120 & sleep 120 & wait"], start_new_session=True)
+    _until(lambda: len(group_members(polite.pid)) == 3, 10, "the shell and its two sleeps")
+    members = group_members(polite.pid)
+    assert group_stop(polite, grace=5.0, kill_wait=5.0) is True
+    assert not any(_alive(pid) for pid in members)
+    stubborn = subprocess.Popen(["/bin/sh", "-c", "trap '' TERM; sleep 120 & sleep 120 & wait"], start_new_session=True)
+    _until(lambda: len(group_members(stubborn.pid)) == 3, 10, "the shell and its two sleeps")
+    members = group_members(stubborn.pid)
+    started = time.monotonic()
+    assert group_stop(stubborn, grace=1.0, kill_wait=5.0) is False
+    assert time.monotonic() - started < 8
+    assert not any(_alive(pid) for pid in members)
+    assert group_stop(stubborn) is True  # nothing left to stop
+
+
 # --- devrun itself ----------------------------------------------------------------------------
 
 
 class Devrun:
     def __init__(self, tmp_path: Path, *options: str, **extra_env: str) -> None:
-        self.port = free_port()
+        self.port = loopback_port()
         self.log = tmp_path / "devrun.log"
         env = {
             key: value

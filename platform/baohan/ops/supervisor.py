@@ -14,8 +14,10 @@ returns the reason and the caller stops everything.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections import deque
@@ -87,6 +89,60 @@ def group_members(pgid: int) -> list[int]:
 
 def group_alive(pgid: int) -> bool:
     return group_signal(pgid, 0) and bool(group_members(pgid))
+
+
+def group_stop(process: subprocess.Popen[bytes], *, grace: float = 30.0, kill_wait: float = 10.0) -> bool:
+    """Stop ``process`` and everything in its process group: SIGTERM, then SIGKILL to a group still
+    there after ``grace`` seconds. True when it stopped without the SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, kill_wait)):
+        if not group_signal(process.pid, sig):
+            return sig == signal.SIGTERM
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=wait)
+        # The group may outlive its leader for a moment (gunicorn's workers, Celery's pool).
+        deadline = time.monotonic() + wait
+        while process.poll() is not None and group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if process.poll() is not None and not group_alive(process.pid):
+            return sig == signal.SIGTERM
+    return False
+
+
+def loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test or benchmark starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_ready(
+    port: int,
+    *,
+    path: str,
+    host: str,
+    seconds: float,
+    ready: Callable[[int], bool] = lambda status: status == 200,
+    process: subprocess.Popen[bytes] | None = None,
+) -> bool:
+    """Ask ``path`` on 127.0.0.1:``port`` until an answer is ``ready``: True then; False after
+    ``seconds``, or at once when ``process`` (the server) has exited."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", path, headers={"Host": host})
+            response = connection.getresponse()
+            response.read()
+            if ready(response.status):
+                return True
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.25)
+    return False
 
 
 class Supervisor:
