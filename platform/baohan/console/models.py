@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from tenants.models import Tenant
 
@@ -80,6 +81,10 @@ class BulkOperation(models.Model):
     # One entry per centre: {"code", "ok", "message"}.
     results: models.JSONField[Any] = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Last sign of life: queued (or queued again), claimed by a worker, one more centre done. The
+    # sweep (``bulk_operations_recover``) queues again a queued operation quiet for minutes and fails
+    # a running one quiet for half an hour (its worker died).
+    updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -6,10 +6,21 @@ from baohan.celery import app, tenant_task
 
 
 @app.task(name="console.bulk_operation")  # type: ignore[untyped-decorator]
-def bulk_operation_task(op_id: int) -> None:
+def bulk_operation_task(op_id: int) -> bool:
+    """Run a bulk operation (public schema); one already claimed is not run twice."""
     from baohan.console.operations import bulk_operation_run
 
-    bulk_operation_run(op_id=op_id)
+    return bulk_operation_run(op_id=op_id)
+
+
+@app.task(name="console.bulk_operations_recover")  # type: ignore[untyped-decorator]
+def bulk_operations_recover_task() -> dict[str, list[int]]:
+    """Beat's sweep (public schema): queue again a bulk operation whose publish was lost, fail one
+    whose worker died (baohan/console/operations.py)."""
+    from baohan.console.operations import bulk_operations_recover
+
+    recovered = bulk_operations_recover()
+    return {"requeued": recovered.requeued, "failed": recovered.failed}
 
 
 @tenant_task("console.rollup")  # type: ignore[untyped-decorator]

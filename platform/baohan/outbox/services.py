@@ -16,7 +16,9 @@ A transaction rolled back leaves neither, so nothing is sent. Then:
    the relay goes on with the next one, so one bad row never holds up its centre. After
    ``PARK_AFTER_TASK_ERRORS`` such errors (and ``PARK_NOT_BEFORE_SECONDS`` after it was written) the
    row is parked (logged at ERROR, kept, never relayed again), and a marker goes once only parked
-   rows are left.
+   rows are left. Once its cause is fixed (the task deployed, say), an operator releases it
+   (``outbox_release``, ``manage.py outbox_parked --release ID --centre CODE``): it is relayed
+   again by the next sweep, with its count of errors reset.
 
 Publishing is bounded: one connection attempt (``BROKER_CONNECT_SECONDS``), replies awaited
 ``BROKER_SOCKET_SECONDS``, no retries but one fresh connection when a connection that had worked
@@ -192,9 +194,22 @@ def _broker_drop() -> None:
 
 
 def _publish(row: OutboxMessage) -> None:
+    task_publish(task=row.task, args=row.args, kwargs=row.kwargs, task_id=f"outbox-{connection.schema_name}-{row.pk}")
+
+
+def task_publish(
+    *,
+    task: str,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    task_id: str | None = None,
+) -> None:
+    """Publish ``task`` now, on this thread's bounded broker connection (one brief try, see the
+    module's docstring); raises one of ``BROKER_ERRORS`` when the broker is down or hangs, the task's
+    own error (not registered, arguments not serialisable) otherwise."""
     from baohan.celery import app
 
-    if row.task not in app.tasks:  # a web process: the apps' task modules are imported on first use
+    if task not in app.tasks:  # a web process: the apps' task modules are imported on first use
         # One thread at a time: a second thread's import returns at once, before the first's has
         # registered the tasks (a threaded server's burst got NotRegistered, a 500).
         with _TASK_IMPORTS:
@@ -202,15 +217,16 @@ def _publish(row: OutboxMessage) -> None:
                 app.loader.import_default_modules()
             except Exception as exc:
                 raise OutboxTasksUnavailable(f"importing the task modules: {type(exc).__name__}: {exc}") from exc
-    task = app.tasks[row.task]
-    task_id = f"outbox-{connection.schema_name}-{row.pk}"
+    registered = app.tasks[task]
     if _eager():
-        task.apply_async(args=row.args, kwargs=row.kwargs, task_id=task_id)
+        registered.apply_async(args=list(args), kwargs=dict(kwargs or {}), task_id=task_id)
         return
     while True:
         broker = _broker()
         try:
-            task.apply_async(args=row.args, kwargs=row.kwargs, task_id=task_id, producer=broker.producer, retry=False)
+            registered.apply_async(
+                args=list(args), kwargs=dict(kwargs or {}), task_id=task_id, producer=broker.producer, retry=False
+            )
         except BROKER_ERRORS as exc:
             _broker_drop()
             if broker.proven and not isinstance(exc, (TimeoutError, RedisTimeoutError)):
@@ -312,3 +328,86 @@ def outbox_sweep(*, settle_seconds: int = SETTLE_SECONDS) -> dict[str, int]:
         if not left:  # only the markers read above: one written meanwhile stays for the next tick
             OutboxPending.objects.filter(pk__in=marker_ids).delete()
     return relayed
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    """A parked outbox row, as an operator sees it."""
+
+    centre: str
+    schema_name: str
+    id: int
+    task: str
+    task_errors: int
+    last_error: str
+    parked_at: Any
+
+
+class OutboxReleaseRefused(ValueError):
+    """Rows asked to be released that this centre does not have parked: nothing was changed."""
+
+    def __init__(self, *, unknown: Sequence[int], not_parked: Sequence[int]) -> None:
+        self.unknown = list(unknown)
+        self.not_parked = list(not_parked)
+        parts = []
+        if self.unknown:
+            parts.append(f"no such row: {', '.join(map(str, self.unknown))}")
+        if self.not_parked:
+            parts.append(f"not parked: {', '.join(map(str, self.not_parked))}")
+        super().__init__("; ".join(parts))
+
+
+def outbox_parked_list(*, schema_names: Sequence[str] | None = None) -> list[ParkedRow]:
+    """The parked rows of every centre (of ``schema_names`` only, when given), centre by centre.
+    Run in ``public``; an operator's look, one query per centre."""
+    from tenants.models import Tenant
+
+    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("code")
+    if schema_names is not None:
+        tenants = tenants.filter(schema_name__in=list(schema_names))
+    found: list[ParkedRow] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            rows = OutboxMessage.objects.filter(parked_at__isnull=False).order_by("id")
+            found.extend(
+                ParkedRow(
+                    centre=tenant.code,
+                    schema_name=tenant.schema_name,
+                    id=row.pk,
+                    task=row.task,
+                    task_errors=row.task_errors,
+                    last_error=row.last_error,
+                    parked_at=row.parked_at,
+                )
+                for row in rows
+            )
+    return found
+
+
+def outbox_release(*, ids: Sequence[int] | None) -> int:
+    """Release this centre's parked rows ``ids`` (every parked row when ``None``): their park and
+    their count of errors are cleared and the centre's marker written, so the next sweep relays them
+    (as if just written by ``outbox_enqueue`` with the broker down). Refuses with
+    ``OutboxReleaseRefused``, changing nothing, when any of ``ids`` is not a parked row of this
+    centre. How many rows were released."""
+    schema = connection.schema_name
+    if schema == get_public_schema_name():
+        raise OutboxOutsideCentre("a parked row is released in its centre")
+    with transaction.atomic():
+        rows = OutboxMessage.objects.select_for_update().order_by("id")
+        if ids is None:
+            released = list(rows.filter(parked_at__isnull=False).values_list("pk", flat=True))
+        else:
+            wanted = sorted(set(ids))
+            parked = dict(rows.filter(pk__in=wanted).values_list("pk", "parked_at"))
+            unknown = [pk for pk in wanted if pk not in parked]
+            not_parked = [pk for pk in wanted if pk in parked and parked[pk] is None]
+            if unknown or not_parked:
+                raise OutboxReleaseRefused(unknown=unknown, not_parked=not_parked)
+            released = wanted
+        if not released:
+            return 0
+        OutboxMessage.objects.filter(pk__in=released).update(parked_at=None, task_errors=0)
+        OutboxPending.objects.create(schema_name=schema)
+    log.info("outbox: released %d parked row(s) in %s: %s", len(released), schema, released)
+    return len(released)

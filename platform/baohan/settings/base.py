@@ -231,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-report-due": {"task": "billing.report_due", "schedule": 86400.0},
     # Tasks whose relay on commit failed (a broker outage): only centres with a marker are visited.
     "outbox-sweep": {"task": "outbox.sweep", "schedule": 30.0},
+    # A console bulk operation whose publish was lost is queued again; one whose worker died is failed.
+    "console-bulk-operations-recover": {"task": "console.bulk_operations_recover", "schedule": 60.0},
 }
 
 # --- Stripe (online payment where a pack enables it) ----------------------------------------
