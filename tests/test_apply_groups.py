@@ -348,7 +348,7 @@ def test_xuancheng_lists_the_panel_it_draws_from_and_confirms_without_check_rows
 
 
 @pytest.mark.django_db
-def test_back_from_confirm_brings_the_answers_and_the_file_back() -> None:
+def test_back_from_confirm_brings_the_same_drafts_answers_and_the_file_back() -> None:
     status, _ = centre_api("xinjiang").put(
         "/api/v1/centre/sections/XJ-GROUPS-2", section_payload(project_type="construction")
     )
@@ -376,18 +376,22 @@ def test_back_from_confirm_brings_the_answers_and_the_file_back() -> None:
     assert done.status_code == 302, text(done)
     number = done["Location"].split("/")[2]
 
-    back = client.post(f"/orders/{number}/confirm", {"action": "withdraw"})
-    assert back.status_code == 302
-    assert back["Location"] == f"/sections/XJ-GROUPS-2/apply?deposit_kind=bid&from={number}"
-    page = text(client.get(back["Location"]))
+    back = re.search(
+        r'<a class="button" href="([^"]+)" data-back>上一步</a>', text(client.get(f"/orders/{number}/confirm"))
+    )
+    assert back, "no 上一步 on the confirm page"
+    assert back.group(1) == f"/sections/XJ-GROUPS-2/apply?edit={number}"
+    page = text(client.get(back.group(1)))
+    assert headings(page) == ["标段信息", "投标人企业信息", "出函机构", "经办人信息"]
     assert 'value="回退测试建设有限公司"' in page
     assert f'name="keep_account_permit" value="{upload["id"]}"' in page
     assert "许可证.png" in page
     assert re.search(r'id="issuer-guoren" checked', page)
-    # Another enterprise's withdrawn order number brings nothing.
+    with tenant_context(tenant("xinjiang")):
+        assert Order.objects.get(number=number).state == "draft"  # going back cancels nothing
+    # Another enterprise's order number is not found.
     _, other = bidder_api("xinjiang")
-    stranger = text(page_client("xinjiang", other.user).get(back["Location"]))
-    assert "回退测试建设有限公司" not in stranger
+    assert page_client("xinjiang", other.user).get(back.group(1)).status_code == 404
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """The application form and its confirm page on each centre, at a desktop's and a phone's width: the
-pack's group headings in order, the issuer logos, no empty row and no 「None」, and a refused submit
-that keeps the uploaded file. Screenshots: tests/artifacts/screens/<centre>/apply-*.png."""
+pack's group headings in order, the issuer logos, no empty row and no 「None」, a refused submit
+that keeps the uploaded file, and the way back from the confirm page to the same order's form.
+Screenshots: tests/artifacts/screens/<centre>/apply-*.png."""
 
 from __future__ import annotations
 
@@ -104,7 +105,35 @@ def test_benxi_apply_and_confirm_pages(page_factory: PageFactory, live_site: Liv
     screenshot(page, region, "confirm-groups")
     accessible(page)
     fits_phone(page, region, "confirm-groups")
+    number = page.locator(".order-number").inner_text()
+
+    # 返回修改: the same order's form, filled in; changed and sent, back to the same order's confirm page.
+    page.get_by_role("link", name="返回修改").click()
+    edit_form_shown(page, region, number)
+    expect(page.locator("#f-insured_name")).to_have_value("本溪市某建设单位")
+    expect(page.get_by_label("紫金财产保险股份有限公司")).to_be_checked()
+    page.locator("#f-insured_name").fill("本溪市另一建设单位")
+    screenshot(page, region, "apply-edit")
+    accessible(page)
+    fits_phone(page, region, "apply-edit")
+    page.get_by_role("button", name="下一步").click()
+    back_on_confirm(page, region, number, "本溪市另一建设单位")
     assert_clean(page)
+
+
+def edit_form_shown(page: Page, region: str, number: str) -> None:
+    expect(page.locator("h1")).to_have_text("修改申请信息")
+    expect(page.locator(".wizard-step.is-current")).to_contain_text("完善基本信息")
+    expect(page.locator("[data-editing]")).to_contain_text(number)
+    groups_shown(page, region)
+
+
+def back_on_confirm(page: Page, region: str, number: str, changed: str) -> None:
+    confirm_clean(page, region)
+    expect(page.locator(".order-number")).to_have_text(number)
+    expect(page.locator(".confirm-group").filter(has_text=changed)).to_have_count(1)
+    page.goto("/orders/")
+    expect(page.locator("[data-order]")).to_have_count(1)
 
 
 def test_xinjiang_apply_keeps_the_permit_and_confirms_in_its_words(
@@ -144,11 +173,27 @@ def test_xinjiang_apply_keeps_the_permit_and_confirms_in_its_words(
     expect(page.locator('[data-group="account"]')).to_contain_text("permit.png")
     expect(page.locator('[data-group="section"]')).to_contain_text("建设工程")
     expect(page.locator(".confirm-total")).to_contain_text("应付金额总计")
-    expect(page.get_by_role("button", name="上一步")).to_be_visible()
+    expect(page.get_by_role("link", name="上一步")).to_be_visible()
     expect(page.get_by_role("button", name="确认并支付")).to_be_visible()
     screenshot(page, region, "confirm-groups")
     accessible(page)
     fits_phone(page, region, "confirm-groups")
+    number = page.locator(".order-number").inner_text()
+
+    # 上一步: the same order's form with the permit kept and the issuer chosen; changed and sent again.
+    page.get_by_role("link", name="上一步").click()
+    edit_form_shown(page, region, number)
+    expect(page.locator("#f-account_name")).to_have_value("新疆分组建设有限公司")
+    expect(page.locator('[data-field="account_permit"] .upload-kept')).to_contain_text("permit.png")
+    expect(page.get_by_label("国任财产保险股份有限公司")).to_be_checked()
+    page.locator("#f-account_name").fill("新疆改名建设有限公司")
+    page.locator("#f-account_number").fill("6217000012345678")
+    operator_check(page, region, "form.apply-form", operator.phone)
+    screenshot(page, region, "apply-edit")
+    accessible(page)
+    fits_phone(page, region, "apply-edit")
+    page.get_by_role("button", name="下一步").click()
+    back_on_confirm(page, region, number, "新疆改名建设有限公司")
     assert_clean(page)
 
 

@@ -12,6 +12,7 @@ _EVENT_LABELS: dict[str, str] = {
     **{name: t.label for name, t in INVOICE_TRANSITIONS.items()},
     **{name: t.label for name, t in AFTER_SALES_TRANSITIONS.items()},
     "create": "创建订单",
+    "revise": "修改申请信息",
     "offer_decline": "出函机构拒绝承保",
     "voucher_submit": "上传支付凭证",
     "voucher_approve": "支付凭证审核通过",

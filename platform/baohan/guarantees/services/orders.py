@@ -16,6 +16,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from django.utils import timezone
 from baohan.guarantees.checks import operator_check
 from baohan.guarantees.effects import TransitionDone, transition_effects_run
 from baohan.guarantees.errors import TAKEN_BY_OTHER, Conflict, InvalidInput, NotAllowed, NotFound
-from baohan.guarantees.forms import form_clean
+from baohan.guarantees.forms import CleanForm, form_clean
 from baohan.guarantees.models import (
     AllocationDraw,
     Enterprise,
@@ -301,21 +302,41 @@ def section_accepting(*, section: Section, now: datetime | None = None) -> None:
         raise Conflict("deadline_passed", "已过保证金缴纳截止时间", field="section")
 
 
-def order_create(
+def _enterprise_may_apply(*, pack: RulePack, operator: Operator) -> None:
+    if pack.enterprise.manual_review and operator.enterprise.verification != Enterprise.Verification.VERIFIED:
+        raise NotAllowed("enterprise_not_verified", enterprise_not_verified_message(user=operator.user))
+
+
+@dataclass
+class _Application:
+    """An application checked against the pack in force: the issuers asked and their quotes, the
+    clean form and the operator check passed; ``draw`` is a new random allocation, if one was made."""
+
+    version: int
+    insured: Decimal
+    panel: list[Issuer]
+    chosen: list[Issuer]
+    draw: tuple[Issuer, int, int] | None
+    quotes: dict[str, Quote]
+    reference: Quote
+    clean: CleanForm
+    check: str
+
+
+def _application_check(
     *,
+    pack: RulePack,
+    version: int,
     operator: Operator,
-    section_code: str,
+    section: Section,
     deposit_kind: str,
     issuer_kind: str,
     issuer_codes: list[str],
     form: Mapping[str, Any],
-) -> Order:
-    pack, version = pack_in_force()
-    if pack.enterprise.manual_review and operator.enterprise.verification != Enterprise.Verification.VERIFIED:
-        raise NotAllowed("enterprise_not_verified", enterprise_not_verified_message(user=operator.user))
-    section = Section.objects.filter(code=section_code).first()
-    if section is None:
-        raise InvalidInput("unknown_section", f"标段 {section_code} 不存在", field="section")
+    earlier_draw: AllocationDraw | None = None,
+) -> _Application:
+    """What ``order_create`` and ``order_revise`` both check and compute. Under random allocation an
+    ``earlier_draw`` from the same panel stands (going back to change the form never draws again)."""
     section_accepting(section=section)
     if deposit_kind not in {d.kind.value for d in pack.products.deposit_kinds}:
         raise InvalidInput("deposit_kind_not_offered", "本中心不提供该保证金类型", field="deposit_kind")
@@ -325,8 +346,11 @@ def order_create(
     chosen = _choose_issuers(pack=pack, panel=panel, requested=issuer_codes)
     draw: tuple[Issuer, int, int] | None = None
     if pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION:
-        draw = _draw(panel=panel)
-        chosen = [draw[0]]
+        if earlier_draw is not None and earlier_draw.candidates == [i.code for i in panel]:
+            chosen = [_issuer_by_code(pack, earlier_draw.drawn_code)]
+        else:
+            draw = _draw(panel=panel)
+            chosen = [draw[0]]
 
     insured = section.deposit_amount
     quotes = {issuer.code: quote_for_issuer(insured_amount=insured, issuer=issuer) for issuer in chosen}
@@ -354,60 +378,112 @@ def order_create(
     if "start_date" in clean.data and "coverage_days" in clean.data:
         end = date.fromisoformat(clean.data["start_date"]) + timedelta(days=int(clean.data["coverage_days"]))
         clean.data["end_date"] = end.isoformat()
+    return _Application(
+        version=version,
+        insured=insured,
+        panel=panel,
+        chosen=chosen,
+        draw=draw,
+        quotes=quotes,
+        reference=reference,
+        clean=clean,
+        check=check,
+    )
 
-    single = len(chosen) == 1
+
+def _application_apply(
+    *, order: Order, app: _Application, pack: RulePack, operator: Operator, issuer_kind: str
+) -> None:
+    """Set on ``order`` (not saved) what the application decides: issuers, quote and form."""
+    enterprise = operator.enterprise
+    clean, reference = app.clean, app.reference
+    order.issuer_kind = issuer_kind
+    order.choice_mode = pack.issuer_choice.mode.value
+    order.issuer_code = app.chosen[0].code if len(app.chosen) == 1 else ""
+    order.form_data = clean.data
+    order.form_labels = clean.labels
+    order.form_private = json.dumps(clean.private) if clean.private else ""
+    order.insured_amount = app.insured
+    order.rate = reference.rate
+    order.premium = reference.premium
+    order.payable_amount = reference.premium
+    order.payer_account_name = str(clean.data.get("account_name") or enterprise.basic_account_name)
+    order.payer_account_digest = account_digest(
+        str(clean.private.get("account_number") or enterprise.basic_account_number or "")
+    )
+    order.operator_name = str(clean.data.get("operator_name", operator.name))
+    order.operator_phone = str(clean.data.get("operator_phone", operator.phone))
+    order.operator_email = str(clean.data.get("operator_email", operator.email))
+    order.rule_pack_version = app.version
+
+
+def _offers_make(*, order: Order, app: _Application) -> dict[str, Any]:
+    """The offers to the issuers asked and a new draw's record; returns the event row's data."""
+    IssuerOffer.objects.bulk_create(
+        [
+            IssuerOffer(
+                order=order, issuer_code=i.code, rate=app.quotes[i.code].rate, premium=app.quotes[i.code].premium
+            )
+            for i in app.chosen
+        ]
+    )
+    data: dict[str, Any] = {
+        "issuers": [i.code for i in app.chosen],
+        "premium": str(app.reference.premium),
+        "operator_check": app.check,
+    }
+    if app.draw is not None:
+        drawn, value, index = app.draw
+        AllocationDraw.objects.create(
+            order=order,
+            candidates=[i.code for i in app.panel],
+            random_value=value,
+            drawn_index=index,
+            drawn_code=drawn.code,
+            method="secrets.randbits(63) % len(candidates)",
+            rule_pack_version=app.version,
+        )
+        data["draw"] = {"candidates": [i.code for i in app.panel], "random_value": value, "drawn": drawn.code}
+    return data
+
+
+def order_create(
+    *,
+    operator: Operator,
+    section_code: str,
+    deposit_kind: str,
+    issuer_kind: str,
+    issuer_codes: list[str],
+    form: Mapping[str, Any],
+) -> Order:
+    pack, version = pack_in_force()
+    _enterprise_may_apply(pack=pack, operator=operator)
+    section = Section.objects.filter(code=section_code).first()
+    if section is None:
+        raise InvalidInput("unknown_section", f"标段 {section_code} 不存在", field="section")
+    app = _application_check(
+        pack=pack,
+        version=version,
+        operator=operator,
+        section=section,
+        deposit_kind=deposit_kind,
+        issuer_kind=issuer_kind,
+        issuer_codes=issuer_codes,
+        form=form,
+    )
     with transaction.atomic():
         ident = row_id_next("guarantees_order")
         order = Order(
             id=ident,
             number=number_make(prefix="", ident=ident),
             section=section,
-            enterprise=enterprise,
+            enterprise=operator.enterprise,
             created_by=operator.user,
             deposit_kind=deposit_kind,
-            issuer_kind=issuer_kind,
-            choice_mode=pack.issuer_choice.mode.value,
-            issuer_code=chosen[0].code if single else "",
-            form_data=clean.data,
-            form_labels=clean.labels,
-            form_private=json.dumps(clean.private) if clean.private else "",
-            insured_amount=insured,
-            rate=reference.rate,
-            premium=reference.premium,
-            payable_amount=reference.premium,
-            payer_account_name=str(clean.data.get("account_name") or enterprise.basic_account_name),
-            payer_account_digest=account_digest(
-                str(clean.private.get("account_number") or enterprise.basic_account_number or "")
-            ),
-            operator_name=str(clean.data.get("operator_name", operator.name)),
-            operator_phone=str(clean.data.get("operator_phone", operator.phone)),
-            operator_email=str(clean.data.get("operator_email", operator.email)),
-            rule_pack_version=version,
         )
+        _application_apply(order=order, app=app, pack=pack, operator=operator, issuer_kind=issuer_kind)
         _insert_with_remark_code(order)
-        IssuerOffer.objects.bulk_create(
-            [
-                IssuerOffer(order=order, issuer_code=i.code, rate=quotes[i.code].rate, premium=quotes[i.code].premium)
-                for i in chosen
-            ]
-        )
-        data: dict[str, Any] = {
-            "issuers": [i.code for i in chosen],
-            "premium": str(reference.premium),
-            "operator_check": check,
-        }
-        if draw is not None:
-            drawn, value, index = draw
-            AllocationDraw.objects.create(
-                order=order,
-                candidates=[i.code for i in panel],
-                random_value=value,
-                drawn_index=index,
-                drawn_code=drawn.code,
-                method="secrets.randbits(63) % len(candidates)",
-                rule_pack_version=version,
-            )
-            data["draw"] = {"candidates": [i.code for i in panel], "random_value": value, "drawn": drawn.code}
+        data = _offers_make(order=order, app=app)
         order_event_record(
             order=order,
             transition="create",
@@ -419,6 +495,59 @@ def order_create(
         )
         # Not paid by the section's deposit deadline, the order expires (payments.deadlines, baohan/ops/due.py).
         centre_due_mark(job="payments.deadlines", at=section.deposit_deadline)
+    return order
+
+
+def order_revise(
+    *,
+    operator: Operator,
+    order_id: int,
+    issuer_kind: str,
+    issuer_codes: list[str],
+    form: Mapping[str, Any],
+) -> Order:
+    """Change a draft application (上一步 on the confirm page): the same checks and computations as
+    ``order_create``, on the same order, for the same section and deposit kind; the issuers asked
+    are replaced. Refused once the order is no longer a draft (submitted meanwhile elsewhere)."""
+    pack, version = pack_in_force()
+    order = Order.objects.select_related("section").filter(pk=order_id, enterprise=operator.enterprise).first()
+    if order is None:
+        raise NotFound("order_not_found", "订单不存在")
+    if order.state != OrderState.DRAFT:
+        raise Conflict("not_draft", "订单已提交或已结束，不能再修改申请信息")
+    _enterprise_may_apply(pack=pack, operator=operator)
+    app = _application_check(
+        pack=pack,
+        version=version,
+        operator=operator,
+        section=order.section,
+        deposit_kind=order.deposit_kind,
+        issuer_kind=issuer_kind,
+        issuer_codes=issuer_codes,
+        form=form,
+        earlier_draw=AllocationDraw.objects.filter(order=order).first(),
+    )
+    with transaction.atomic():
+        order = order_lock(order_id=order.pk)
+        if order.state != OrderState.DRAFT:
+            raise Conflict("not_draft", "订单已提交或已结束，不能再修改申请信息")
+        before = dict(order.form_data)
+        _application_apply(order=order, app=app, pack=pack, operator=operator, issuer_kind=issuer_kind)
+        order.save()
+        order.offers.all().delete()  # a draft's offers were never seen by an issuer
+        if app.draw is not None:
+            AllocationDraw.objects.filter(order=order).delete()
+        data = _offers_make(order=order, app=app)
+        data["changed"] = sorted(k for k in {*before, *order.form_data} if before.get(k) != order.form_data.get(k))
+        order_event_record(
+            order=order,
+            transition="revise",
+            actor=Actor(ActorKind.BIDDER, str(operator.user.pk), operator.name),
+            from_state=OrderState.DRAFT,
+            to_state=OrderState.DRAFT,
+            version=version,
+            data=data,
+        )
     return order
 
 

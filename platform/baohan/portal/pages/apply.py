@@ -2,7 +2,8 @@
 
 Step 1 picks the deposit kind, guarantee kind and issuers the pack's way and fills the pack's
 form; it makes a draft order. Step 2 shows the draft with the notices and clauses to consent
-to and submits it. Sending a step twice, or reloading it, leads back to the same order.
+to and submits it. Its 上一步 reopens step 1 on the same draft (``?edit=<number>``), whose answers
+are changed in place. Sending a step twice, or reloading it, leads back to the same order.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from baohan.guarantees.errors import Conflict, DomainError, InvalidInput
-from baohan.guarantees.forms import SENSITIVE_KINDS
 from baohan.guarantees.models import Enterprise, Order, Upload
 from baohan.guarantees.quotes import quote_for_issuer
 from baohan.guarantees.selectors import order_get_for_enterprise, state_label, upload_get_for_enterprise
@@ -156,22 +157,27 @@ def _kept_uploads(request: HttpRequest, file_fields: list[FormField]) -> tuple[d
     return kept, errors
 
 
-def _withdrawn(request: HttpRequest, section: Section, number: str) -> Order | None:
+def _draft_to_edit(request: HttpRequest, section: Section, number: str) -> Order:
+    """The enterprise's own order of ``section`` that 上一步 goes back to; any other number is not found."""
     order = order_get_for_enterprise(enterprise=operator_of(request).enterprise, number=number[:40])
-    if order is None or order.section_id != section.pk or order.state != OrderState.CANCELLED:
-        return None
+    if order is None or order.section_id != section.pk:
+        raise Http404("订单不存在")
     return order
 
 
+def _edit_url(order: Order) -> str:
+    return f"{reverse('portal_apply', args=[order.section.code])}?{urlencode({'edit': order.number})}"
+
+
 def _answers_of(pack: RulePack, order: Order) -> tuple[dict[str, Any], dict[str, Upload], list[str]]:
-    """What the bidder sent with ``order``: typed values (never account or ID numbers, stored masked),
-    its uploads, and the issuers chosen."""
+    """What the bidder sent with ``order``: typed values (account and ID numbers, stored masked, only
+    so the form asks for them again), its uploads, and the issuers chosen."""
     values: dict[str, Any] = {}
     kept: dict[str, Upload] = {}
     for f in pack.forms.application:
         canonical = CANONICAL_FIELDS[f.name]
         value = order.form_data.get(f.name)
-        if value in (None, "") or canonical.source != FieldSource.BIDDER or canonical.kind in SENSITIVE_KINDS:
+        if value in (None, "") or canonical.source != FieldSource.BIDDER:
             continue
         if canonical.kind == FieldKind.FILE:
             upload = _own_upload(order.enterprise, f.name, str(value))
@@ -206,16 +212,21 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
     kept: dict[str, Upload] = {}
     top_error = ""
 
-    live = _live_order(request, section, deposit_kind) if deposit_kind in kinds else None
+    edit_number = source.get("edit") or request.GET.get("edit", "")
+    editing = _draft_to_edit(request, section, edit_number) if edit_number else None
+    if editing is not None:
+        # 上一步 from the confirm page: the same draft, its answers to change; nothing new is made.
+        if editing.state != OrderState.DRAFT:
+            messages.info(request, gettext("该订单已提交或已结束，不能再修改申请信息。"))
+            return redirect(_next_step(editing))
+        deposit_kind = editing.deposit_kind
+        if request.method == "GET":
+            values, kept, chosen = _answers_of(pack, editing)
+            issuer_kind = editing.issuer_kind
+    live = _live_order(request, section, deposit_kind) if deposit_kind in kinds and editing is None else None
     if live is not None and request.method == "GET":
         # An application already exists for this section and deposit kind: carry on with it.
         return redirect(_next_step(live))
-    if request.method == "GET" and request.GET.get("from"):
-        # 上一步 from the confirm page: the withdrawn application's answers, to change and send again.
-        earlier = _withdrawn(request, section, request.GET["from"])
-        if earlier is not None:
-            values, kept, chosen = _answers_of(pack, earlier)
-            issuer_kind = earlier.issuer_kind
 
     if request.method == "POST":
         values = {
@@ -239,21 +250,35 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
         errors.update(form_errors(pack=pack, fields=bidder_fields, values=values, defaults=_defaults(request, section)))
         errors.update(upload_errors)  # a refused file: its own reason, not 请上传
         if not errors:
+            codes = [] if pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION else chosen
+            form = {k: v for k, v in values.items() if v != ""}
             try:
                 with transaction.atomic():
-                    order = orders.order_create(
-                        operator=operator_of(request),
-                        section_code=section.code,
-                        deposit_kind=deposit_kind,
-                        issuer_kind=issuer_kind,
-                        issuer_codes=[] if pack.issuer_choice.mode == IssuerChoiceMode.RANDOM_ALLOCATION else chosen,
-                        form={k: v for k, v in values.items() if v != ""},
-                    )
+                    if editing is not None:
+                        order = orders.order_revise(
+                            operator=operator_of(request),
+                            order_id=editing.pk,
+                            issuer_kind=issuer_kind,
+                            issuer_codes=codes,
+                            form=form,
+                        )
+                    else:
+                        order = orders.order_create(
+                            operator=operator_of(request),
+                            section_code=section.code,
+                            deposit_kind=deposit_kind,
+                            issuer_kind=issuer_kind,
+                            issuer_codes=codes,
+                            form=form,
+                        )
             except Conflict as exc:
-                existing = _live_order(request, section, deposit_kind) if exc.code == "order_exists" else None
-                if existing is not None:  # sent twice: the first one made it
+                if editing is not None:  # submitted meanwhile in another tab: show where it stands
+                    stands = Order.objects.filter(pk=editing.pk).exclude(state=OrderState.DRAFT).first()
+                else:  # sent twice: the first one made it
+                    stands = _live_order(request, section, deposit_kind) if exc.code == "order_exists" else None
+                if stands is not None:
                     messages.info(request, exc.message)
-                    return redirect(_next_step(existing))
+                    return redirect(_next_step(stands))
                 top_error = exc.message
             except DomainError as exc:
                 errors, top_error = error_place(exc, [*values, *CHOICE_FIELDS])
@@ -298,6 +323,10 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
         "top_error": top_error,
         "notices": _form_notices(pack),
         "buttons": pack.forms.application_buttons,
+        "editing": editing,
+        "back_url": reverse("portal_apply_confirm", args=[editing.number])
+        if editing is not None
+        else reverse("portal_section", args=[section.code]),
         "closed": "",
         **captcha_context(),
     }
@@ -356,14 +385,8 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("portal_apply_done", number=order.number)
     accepted = request.POST.getlist("consents") if request.method == "POST" else []
     error = ""
-    if request.method == "POST" and request.POST.get("action") == "withdraw":
-        try:
-            orders.order_cancel(order_id=order.pk, actor=actor_of(request), reason="投保人撤回申请")
-        except DomainError:  # sent twice, or submitted meanwhile from another tab: show where it stands
-            return redirect(_next_step(Order.objects.get(pk=order.pk)))
-        messages.info(request, "申请已撤回，可修改后重新提交")
-        query = urlencode({"deposit_kind": order.deposit_kind, "from": order.number})
-        return redirect(f"/sections/{order.section.code}/apply?{query}")
+    if request.method == "POST" and request.POST.get("action", "submit") != "submit":
+        return redirect(_edit_url(order))  # 上一步 sent as a button rather than followed as the link
     if request.method == "POST":
         try:
             orders.order_submit(
@@ -409,6 +432,7 @@ def apply_confirm(request: HttpRequest, number: str) -> HttpResponse:
             "consents": [(c, c.code in accepted) for c in pack.issuer_choice.consents],
             "notices": _form_notices(pack),
             "buttons": pack.forms.application_buttons,
+            "edit_url": _edit_url(order),
             "error": error,
         },
         status=400 if error else 200,
