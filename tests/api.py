@@ -73,6 +73,14 @@ def tenant(code: str) -> Tenant:
     return Tenant.objects.get(code=code)
 
 
+def page_client(code: str, user: object) -> Client:
+    """A browser-like client on ``code``'s host, signed in as ``user``."""
+    client = Client(HTTP_HOST=f"{code}.localhost", HTTP_USER_AGENT="pytest-pages/1.0")
+    with tenant_context(tenant(code)):
+        client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
 def centre_api(code: str) -> Api:
     with tenant_context(tenant(code)):
         _, token = credential_create(kind="centre", label=f"{code} centre")

@@ -17,17 +17,10 @@ from baohan.guarantees.models import AllocationDraw, Order, OrderEvent
 from baohan.guarantees.services import orders
 from baohan.guarantees.states import Actor, ActorKind
 from baohan.rulepacks.models import OrderState
-from tests.api import bidder_api, centre_api, png_bytes, section_payload, sms_code, tenant
+from tests.api import bidder_api, centre_api, page_client, png_bytes, section_payload, sms_code, tenant
 from tests.test_scenario_benxi import benxi_form
 
 pytestmark = pytest.mark.django_db
-
-
-def page_client(code: str, user: object) -> Client:
-    client = Client(HTTP_HOST=f"{code}.localhost", HTTP_USER_AGENT="pytest-pages/1.0")
-    with tenant_context(tenant(code)):
-        client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def text(response: Any) -> str:

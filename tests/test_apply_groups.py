@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import yaml
 from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -24,7 +23,8 @@ from baohan.portal.pages.apply import confirm_groups
 from baohan.portal.pages.order_display import form_rows
 from baohan.rulepacks.loader import RulePackError, rulepack_validate
 from tenants.selectors import pack_of_version
-from tests.api import bidder_api, centre_api, png_bytes, section_payload, sms_code, tenant
+from tests.api import bidder_api, centre_api, page_client, png_bytes, section_payload, sms_code, tenant
+from tests.test_apply_back import xinjiang_draft
 from tests.test_scenario_benxi import benxi_form
 
 FILE = "regions/benxi.yaml"
@@ -114,13 +114,6 @@ def test_a_logo_stays_inside_the_theme(region_pack_data: Any) -> None:
 
 
 # --- the pages -----------------------------------------------------------------------------------------
-
-
-def page_client(code: str, user: object) -> Client:
-    client = Client(HTTP_HOST=f"{code}.localhost", HTTP_USER_AGENT="pytest-pages/1.0")
-    with tenant_context(tenant(code)):
-        client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def text(response: Any) -> str:
@@ -349,32 +342,7 @@ def test_xuancheng_lists_the_panel_it_draws_from_and_confirms_without_check_rows
 
 @pytest.mark.django_db
 def test_back_from_confirm_brings_the_same_drafts_answers_and_the_file_back() -> None:
-    status, _ = centre_api("xinjiang").put(
-        "/api/v1/centre/sections/XJ-GROUPS-2", section_payload(project_type="construction")
-    )
-    assert status == 201
-    bidder, operator = bidder_api("xinjiang")
-    client = page_client("xinjiang", operator.user)
-    status, upload = bidder.upload("/api/v1/uploads", "account_permit", "许可证.png", png_bytes())
-    assert status == 201, upload
-    form = {
-        "deposit_kind": "bid",
-        "issuer_kind": "insurer",
-        "issuer_codes": ["guoren"],
-        "project_type": "construction",
-        "bid_validity_days": "90",
-        "account_name": "回退测试建设有限公司",
-        "bank_name": "中国建设银行乌鲁木齐分行",
-        "account_number": operator.enterprise.basic_account_number,
-        "operator_name": operator.name,
-        "operator_phone": operator.phone,
-        "keep_account_permit": upload["id"],
-        "captcha": "abcd",
-        "sms_code": sms_code(bidder, "xinjiang", operator.phone, "application"),
-    }
-    done = client.post("/sections/XJ-GROUPS-2/apply", form)
-    assert done.status_code == 302, text(done)
-    number = done["Location"].split("/")[2]
+    _bidder, _operator, client, _form, upload_id, number = xinjiang_draft("XJ-GROUPS-2")
 
     back = re.search(
         r'<a class="button" href="([^"]+)" data-back>上一步</a>', text(client.get(f"/orders/{number}/confirm"))
@@ -384,7 +352,7 @@ def test_back_from_confirm_brings_the_same_drafts_answers_and_the_file_back() ->
     page = text(client.get(back.group(1)))
     assert headings(page) == ["标段信息", "投标人企业信息", "出函机构", "经办人信息"]
     assert 'value="回退测试建设有限公司"' in page
-    assert f'name="keep_account_permit" value="{upload["id"]}"' in page
+    assert f'name="keep_account_permit" value="{upload_id}"' in page
     assert "许可证.png" in page
     assert re.search(r'id="issuer-guoren" checked', page)
     with tenant_context(tenant("xinjiang")):

@@ -12,18 +12,11 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from baohan.guarantees.models import Order
-from tests.api import bidder_api, centre_api, issuer_api, png_bytes, section_payload, sms_code, tenant
+from tests.api import bidder_api, centre_api, issuer_api, page_client, png_bytes, section_payload, sms_code, tenant
 from tests.money import benxi_like_waiting, stripe_fake, xinjiang_waiting
 from tests.test_scenario_benxi import benxi_form
 
 pytestmark = pytest.mark.django_db
-
-
-def page_client(code: str, user: object) -> Client:
-    client = Client(HTTP_HOST=f"{code}.localhost", HTTP_USER_AGENT="pytest-pages/1.0")
-    with tenant_context(tenant(code)):
-        client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def text(response: object) -> str:

@@ -27,10 +27,10 @@ from baohan.payments.models import PaymentVoucher
 from baohan.portal.pages.order_display import payment_notes
 from baohan.rulepacks.models import PaymentWarning, RulePack
 from baohan.sections.models import Section
-from tests.api import centre_api, png_bytes, tenant
+from tests.api import centre_api, page_client, png_bytes, tenant
 from tests.money import Waiting, benxi_like_waiting, xinjiang_waiting
 from tests.test_apply_groups import pack_republish
-from tests.test_bidder_pages import page_client, text
+from tests.test_bidder_pages import text
 
 _events = itertools.count(1)
 BAD_WORDS = re.compile(r">\s*(None|null|undefined)\s*<|约 None")
